@@ -1,0 +1,18 @@
+"""The checks: each reads the linked program and yields findings."""
+
+from __future__ import annotations
+
+from auditor.checks.connections import check_connections
+from auditor.checks.lazy_loads import check_lazy_loads
+from auditor.checks.loops import check_queries_in_loops
+from auditor.link import Program
+
+CHECKS = (check_queries_in_loops, check_lazy_loads, check_connections)
+
+
+def run_checks(program: Program) -> list:
+    """Run every check over the program."""
+    findings: list = []
+    for check in CHECKS:
+        findings.extend(check(program))
+    return findings

@@ -1,0 +1,189 @@
+"""The ``audit`` command line."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from auditor import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Audit the database and LLM performance of a Python code base.")
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class OutputFormat(str, Enum):
+    """Report formats of ``audit scan``."""
+
+    terminal = "terminal"
+    json = "json"
+    markdown = "markdown"
+
+
+class Threshold(str, Enum):
+    """Severities ``--fail-on`` accepts."""
+
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+    none = "none"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"audit {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Audit the database and LLM performance of a Python code base."""
+
+
+def _fail(message: str) -> None:
+    err.print(f"audit: error: {message}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def scan(
+    path: Path = typer.Argument(Path("."), help="Directory (or file) to scan."),
+    output_format: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Report format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    fail_on: Optional[Threshold] = typer.Option(
+        None, "--fail-on", help="Exit 1 when a finding reaches this severity (default: high)."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 2 when a file could not be analysed."),
+    top: int = typer.Option(15, "--top", help="Findings shown in the terminal summary."),
+) -> None:
+    """Scan a repository without running it and report database performance problems."""
+    from auditor.config import ConfigError, load_config
+    from auditor.findings import SEVERITIES, severity_rank
+    from auditor.scan import run_scan
+
+    if not path.exists():
+        _fail(f"path does not exist: {path}")
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    config.exclude = list(config.exclude) + list(exclude)
+    scan_root = path if path.is_dir() else path.parent
+    result = run_scan(scan_root, config, jobs=jobs or None,
+                      progress_factory=_progress_factory(output_format, output))
+    if path.is_file():
+        wanted = path.resolve().relative_to(scan_root.resolve()).as_posix()
+        result.findings = [f for f in result.findings if f.path == wanted]
+    _emit(result, output_format, output, top)
+    threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
+    if strict and any(message for _, message in result.notes if not message.startswith("skipped: symlink")):
+        raise typer.Exit(EXIT_USAGE)
+    if threshold != "none" and threshold in SEVERITIES:
+        if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
+            raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+def _progress_factory(output_format: OutputFormat, output: Optional[Path]):
+    """A rich progress bar on an interactive terminal for long scans, else nothing."""
+    if not err.is_terminal:
+        return None
+
+    def factory(total: int):
+        if total < 200:
+            return None
+        from rich.progress import Progress
+
+        progress = Progress(console=err, transient=True)
+        progress.start()
+        task = progress.add_task("parsing", total=total)
+
+        def advance() -> None:
+            progress.advance(task)
+            if progress.tasks[0].completed >= total:
+                progress.stop()
+
+        return advance
+
+    return factory
+
+
+def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int) -> None:
+    if output_format == OutputFormat.terminal:
+        console = Console(file=open(output, "w", encoding="utf-8"), width=120) if output else Console()
+        from auditor.render.terminal import render_terminal
+
+        render_terminal(result, console, top=top)
+        if output:
+            console.file.close()
+        return
+    if output_format == OutputFormat.json:
+        from auditor.render.json_report import render_json
+
+        text = render_json(result)
+    else:
+        from auditor.render.markdown import render_markdown
+
+        text = render_markdown(result)
+    if output:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        err.print(f"wrote {output} ({len(result.findings)} findings)")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. DB101.")) -> None:
+    """Print a rule's documentation: what it finds, why it matters, what to do instead."""
+    from auditor.rules import load_rules
+
+    rules = load_rules()
+    rule = rules.get(rule_id.upper())
+    if rule is None:
+        _fail(f"unknown rule {rule_id}; known: {', '.join(sorted(rules))}")
+    console = Console()
+    console.print(f"[bold]{rule.id} {rule.name}[/bold]: {rule.title}")
+    console.print(f"severity {rule.severity}, confidence {rule.confidence}, category {rule.category}\n")
+    console.print("[bold]Why is this bad?[/bold]")
+    console.print(rule.rationale, markup=False)
+    bad = (rule.examples.get("bad") or [{}])[0]
+    good = (rule.examples.get("good") or [{}])[0]
+    for title, example in (("Example", bad), ("Use instead", good)):
+        code = example.get("code") or "\n".join(f"# {p}\n{c}" for p, c in (example.get("files") or {}).items())
+        console.print(f"\n[bold]{title}[/bold] ({example.get('description', '')})", markup=True)
+        console.print(code, markup=False, highlight=False)
+    console.print("\n[bold]Remediation[/bold]")
+    console.print(rule.remediation, markup=False)
+    console.print("\n[bold]References[/bold]")
+    for title, url in rule.references:
+        console.print(f"- {title}: {url}", markup=False)
+
+
+@app.command("rules")
+def list_rules() -> None:
+    """List every rule."""
+    from auditor.rules import load_rules
+
+    for rule in load_rules().values():
+        typer.echo(f"{rule.id}  {rule.severity:<8} {rule.title}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,78 @@
+"""Project configuration: ``[tool.audit]`` in pyproject.toml or ``.audit.yml``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on"}
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info", "none")
+
+
+class ConfigError(Exception):
+    """A configuration file is invalid; the message names the file and key."""
+
+
+@dataclass
+class Config:
+    """Settings read from the project's configuration file."""
+
+    exclude: list = field(default_factory=list)
+    queries: list = field(default_factory=list)  # extra functions that run a query
+    connections: list = field(default_factory=list)  # extra functions that open a connection
+    fail_on: str = ""
+    source: str = ""
+
+
+def _read(path: Path) -> dict:
+    try:
+        if path.name == "pyproject.toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            return data.get("tool", {}).get("audit", {})
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings")
+    return data
+
+
+def load_config(root: Path) -> Config:
+    """The nearest configuration at or above ``root`` (``.audit.yml`` wins over pyproject)."""
+    directory = root.resolve()
+    if directory.is_file():
+        directory = directory.parent
+    for candidate_dir in [directory, *directory.parents]:
+        for name in (".audit.yml", ".audit.yaml", "pyproject.toml"):
+            path = candidate_dir / name
+            if path.is_file():
+                data = _read(path)
+                if name == "pyproject.toml" and not data:
+                    continue
+                return _build(data, path)
+    return Config()
+
+
+def _build(data: dict, path: Path) -> Config:
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
+    config = Config(source=str(path))
+    for key in ("exclude", "queries", "connections"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: '{key}' must be a list of strings")
+        setattr(config, key, value)
+    fail_on = data.get("fail-on", "")
+    if fail_on and fail_on not in SEVERITY_NAMES:
+        raise ConfigError(f"{path}: 'fail-on' must be one of {', '.join(SEVERITY_NAMES)}")
+    config.fail_on = fail_on
+    return config

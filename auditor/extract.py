@@ -1,0 +1,763 @@
+"""Parse one Python module with libcst and extract its :mod:`auditor.facts`.
+
+One parse, one traversal, and only the PositionProvider metadata. The traversal is driven by
+hand for loops, comprehensions, ``with`` and ``try`` so that each call knows its loop, how
+its result is used and whether it sits in a ``finally`` block.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from auditor.facts import (
+    UNKNOWN,
+    Access,
+    Call,
+    ClassDef,
+    ClassField,
+    Function,
+    Loop,
+    ModuleFacts,
+    Val,
+    extend,
+)
+
+MODULE_SCOPE = "<module>"
+_CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
+_MAX_ARG_VALS = 4
+_HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
+
+
+class ParseFailure(Exception):
+    """The file is not Python libcst can parse."""
+
+
+def module_name_for(path: str) -> str:
+    """Dotted module name from a repository-relative path (``app/db.py`` -> ``app.db``)."""
+    parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def dotted(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def _string_value(node: cst.BaseExpression) -> Optional[str]:
+    """The text of a string literal, concatenation or f-string (holes become ``?``)."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - odd escapes: fall back to raw text
+            return node.value.strip("'\"")
+        return value if isinstance(value, str) else value.decode("latin-1")
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = _string_value(node.left), _string_value(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, cst.FormattedString):
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+            else:
+                out.append("?")
+        return "".join(out)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        left, right = _string_value(node.left), _string_value(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        return _string_value(node.left)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == "format":
+            return _string_value(node.func.value)
+    return None
+
+
+def _literal_size(node: cst.BaseExpression) -> Optional[int]:
+    """Item count of a list/tuple/set/dict literal of constants, or of ``range(<= const)``."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        if all(_is_constant(el.value) for el in node.elements):
+            return len(node.elements)
+        return None
+    if isinstance(node, cst.Dict):
+        if all(isinstance(el, cst.DictElement) and _is_constant(el.key) for el in node.elements):
+            return len(node.elements)
+        return None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
+        ints = [_int_value(a.value) for a in node.args]
+        if ints and all(i is not None for i in ints):
+            if len(ints) == 1:
+                return max(ints[0], 0)
+            return max(ints[1] - ints[0], 0)
+    return None
+
+
+def _int_value(node: cst.BaseExpression) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    return None
+
+
+def _is_constant(node: cst.BaseExpression) -> bool:
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.Name) and node.value in {"None", "True", "False"}:
+        return True
+    if isinstance(node, cst.Tuple):
+        return all(_is_constant(el.value) for el in node.elements)
+    if isinstance(node, cst.UnaryOperation):
+        return _is_constant(node.expression)
+    return False
+
+
+def _target_names(node: cst.BaseExpression) -> list:
+    """Names bound by an assignment or loop target."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: list = []
+        for el in node.elements:
+            names.extend(_target_names(el.value))
+        return names
+    if isinstance(node, cst.StarredElement):
+        return _target_names(node.value)
+    return []
+
+
+def _names_read(node: cst.CSTNode) -> set:
+    """Every Name read anywhere inside ``node`` (attribute names excluded)."""
+    found: set = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+            continue
+        if isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        stack.extend(current.children)
+    return found
+
+
+class _Scope:
+    """Per-function traversal state."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+        self.locals: dict = {}
+        self.loop_stack: list = []
+        self.finally_depth = 0
+
+
+class FactExtractor(cst.CSTVisitor):
+    """Collects :class:`ModuleFacts` in one traversal."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, path: str, module: str, source_lines: Sequence[str]) -> None:
+        super().__init__()
+        self.lines = source_lines
+        self.facts = ModuleFacts(path=path, module=module, lines=len(source_lines))
+        self.package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+        top = Function(MODULE_SCOPE if not module else f"{module}.{MODULE_SCOPE}",
+                       MODULE_SCOPE, "", 1, len(source_lines), False)
+        self.facts.functions.append(top)
+        self.scopes: list = [_Scope(top)]
+        self.class_stack: list = []
+        self.role_stack: list = []  # (role, bound_to) for the call being visited next
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def scope(self) -> _Scope:
+        return self.scopes[-1]
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def _span(self, node: cst.CSTNode) -> tuple:
+        pos = self.get_metadata(PositionProvider, node)
+        return pos.start.line, pos.start.column, pos.end.line
+
+    def _qualify(self, name: str) -> str:
+        prefix = self.facts.module
+        for cls in self.class_stack:
+            prefix = f"{prefix}.{cls.name}" if prefix else cls.name
+        return f"{prefix}.{name}" if prefix else name
+
+    def _global_name(self, name: str) -> str:
+        if name in self.facts.imports:
+            return self.facts.imports[name]
+        return f"{self.facts.module}.{name}" if self.facts.module else name
+
+    def _in_module_scope(self) -> bool:
+        return len(self.scopes) == 1 and not self.class_stack
+
+    def value(self, node: cst.BaseExpression, depth: int = 0) -> Val:
+        """The symbolic value of an expression."""
+        if depth > 12:
+            return UNKNOWN
+        if isinstance(node, cst.Name):
+            name = node.value
+            for scope in (self.scope,):
+                if name in scope.locals:
+                    return scope.locals[name]
+            return (f"g:{self._global_name(name)}", ())
+        if isinstance(node, cst.Attribute):
+            return extend(self.value(node.value, depth + 1), ("attr", node.attr.value, ()))
+        if isinstance(node, cst.Call):
+            args = tuple(
+                self.value(arg.value, depth + 1)
+                for arg in node.args[:_MAX_ARG_VALS]
+                if arg.keyword is None and not arg.star
+            )
+            return extend(self.value(node.func, depth + 1), ("call", "", args))
+        if isinstance(node, cst.Await):
+            return self.value(node.expression, depth + 1)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            text = _string_value(node)
+            return (f"s:{text}", ()) if text is not None else UNKNOWN
+        return UNKNOWN
+
+    def _bind(self, name: str, value: Val) -> None:
+        scope = self.scope
+        scope.locals[name] = value
+        for loop in scope.loop_stack:
+            if name not in loop.bound:
+                loop.bound.append(name)
+        if self._in_module_scope():
+            self.facts.globals[name] = value
+
+    def _excerpt(self, line: int) -> str:
+        if 0 < line <= len(self.lines):
+            return self.lines[line - 1].strip()[:200]
+        return ""
+
+    # ---------------------------------------------------------------- imports
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.facts.imports[alias.asname.name.value] = full
+            else:
+                head = full.split(".")[0]
+                self.facts.imports[head] = head
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        base = dotted(node.module) if node.module is not None else ""
+        if node.relative:
+            package = self.package.split(".") if self.package else []
+            up = len(node.relative) - 1
+            package = package[: len(package) - up] if up else package
+            base = ".".join([p for p in package if p] + ([base] if base else []))
+        if isinstance(node.names, cst.ImportStar):
+            return False
+        for alias in node.names:
+            name = dotted(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.facts.imports[local] = f"{base}.{name}" if base else name
+        return False
+
+    # ---------------------------------------------------------------- definitions
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        qualname = self._qualify(node.name.value)
+        cls = ClassDef(qualname=qualname, name=node.name.value, line=self._line(node))
+        cls.bases = [self.value(arg.value) for arg in node.bases if arg.keyword is None]
+        self.facts.classes.append(cls)
+        for dec in node.decorators:
+            dec.visit(self)
+        for arg in node.bases:
+            arg.visit(self)
+        self.class_stack.append(cls)
+        for stmt in node.body.body:
+            self._class_statement(cls, stmt)
+        self.class_stack.pop()
+        return False
+
+    def _class_statement(self, cls: ClassDef, stmt: cst.CSTNode) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    self._class_field(cls, small)
+        if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+            for inner in stmt.body.body:
+                if isinstance(inner, cst.SimpleStatementLine):
+                    for small in inner.body:
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            target = small.targets[0].target
+                            if isinstance(target, cst.Name):
+                                text = _string_value(small.value)
+                                cls.meta[target.value] = text if text is not None else ""
+            return
+        stmt.visit(self)
+
+    def _class_field(self, cls: ClassDef, small: Union[cst.Assign, cst.AnnAssign]) -> None:
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        else:
+            targets = [small.target]
+        value = small.value
+        if value is None:
+            return
+        for target in targets:
+            if not isinstance(target, cst.Name):
+                continue
+            fld = ClassField(name=target.value, line=self._line(small), func=None)
+            if isinstance(value, cst.Call):
+                fld.func = self.value(value.func)
+                for arg in value.args:
+                    if arg.keyword is None:
+                        fld.args.append(self.value(arg.value))
+                    else:
+                        text = _string_value(arg.value)
+                        if text is None:
+                            text = dotted(arg.value) or ""
+                            if text and text.split(".")[0] in self.facts.imports:
+                                text = self._global_name(text.split(".")[0]) + text[len(text.split(".")[0]):]
+                        fld.kwargs[arg.keyword.value] = text
+            else:
+                text = _string_value(value)
+                if text is not None:
+                    fld.kwargs["value"] = text
+            cls.fields.append(fld)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        cls = self.class_stack[-1] if self.class_stack and len(self.scopes) == 1 else None
+        if len(self.scopes) > 1:
+            qualname = f"{self.scope.function.qualname}.<locals>.{node.name.value}"
+        else:
+            qualname = self._qualify(node.name.value)
+        start, _, end = self._span(node)
+        func = Function(
+            qualname=qualname,
+            name=node.name.value,
+            cls=cls.qualname if cls else "",
+            line=start,
+            end_line=end,
+            is_async=node.asynchronous is not None,
+        )
+        for dec in node.decorators:
+            text = cst.Module(body=[]).code_for_node(dec.decorator).strip()
+            func.decorators.append([text, self.value(dec.decorator)])
+            dec.visit(self)
+        params = list(node.params.posonly_params) + list(node.params.params) + list(node.params.kwonly_params)
+        self.facts.functions.append(func)
+        new_scope = _Scope(func)
+        for index, param in enumerate(params):
+            name = param.name.value
+            annotation = ""
+            if param.annotation is not None:
+                annotation = self._annotation(param.annotation.annotation)
+            func.params.append([name, annotation])
+            if cls is not None and index == 0 and name in {"self", "cls"}:
+                new_scope.locals[name] = (f"{name}:{cls.qualname}", ())
+            else:
+                new_scope.locals[name] = (f"p:{name}:{annotation}", ())
+        for param in params:
+            if param.default is not None:
+                param.default.visit(self)
+        self.scopes.append(new_scope)
+        node.body.visit(self)
+        self.scopes.pop()
+        return False
+
+    def _annotation(self, node: cst.BaseExpression) -> str:
+        if isinstance(node, cst.Subscript):  # Optional[X], Annotated[X, ...]
+            base = dotted(node.value) or ""
+            if base.split(".")[-1] in {"Optional", "Annotated"} and node.slice:
+                first = node.slice[0].slice
+                if isinstance(first, cst.Index):
+                    return self._annotation(first.value)
+            return ""
+        if isinstance(node, cst.BinaryOperation):  # X | None
+            return self._annotation(node.left)
+        if isinstance(node, cst.SimpleString):
+            text = _string_value(node) or ""
+            head = text.split(".")[0]
+            return self._global_name(head) + text[len(head):] if text.isidentifier() or "." in text else ""
+        text = dotted(node)
+        if not text:
+            return ""
+        head = text.split(".")[0]
+        return self._global_name(head) + text[len(head):]
+
+    # ---------------------------------------------------------------- statements
+    def visit_Global(self, node: cst.Global) -> bool:
+        self.scope.function.globals_declared.extend(n.name.value for n in node.names)
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        self._assignment([t.target for t in node.targets], node.value)
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if node.value is not None:
+            self._assignment([node.target], node.value)
+        return False
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        node.value.visit(self)
+        for name in _target_names(node.target):
+            self._bind(name, UNKNOWN)
+        return False
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        self._visit_with_role(node.value, "assign", "")
+        if isinstance(node.target, cst.Name):
+            self._bind(node.target.value, self.value(node.value))
+        return False
+
+    def _assignment(self, targets: list, value: cst.BaseExpression) -> None:
+        role, bound = "assign", ""
+        names: list = []
+        for target in targets:
+            names.extend(_target_names(target))
+            if isinstance(target, (cst.Attribute, cst.Subscript)):
+                role = "store"
+        if role == "assign" and len(targets) == 1 and isinstance(targets[0], cst.Name):
+            bound = targets[0].value
+            if bound in self.scope.function.globals_declared:
+                role = "store"
+        self._visit_with_role(value, role, bound)
+        for target in targets:
+            if isinstance(target, (cst.Attribute, cst.Subscript)):
+                target.visit(self)
+                if isinstance(value, cst.Name):
+                    self.scope.function.escaped.append(value.value)
+        symbolic = self.value(value)
+        if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], cst.Name):
+            name = targets[0].value
+            size = _literal_size(value)
+            if size is not None:
+                self.facts.constants[name] = size
+            else:
+                text = _string_value(value)
+                if text is not None:
+                    self.facts.constants[name] = text
+        for target in targets:
+            if isinstance(target, cst.Name):
+                self._bind(target.value, symbolic)
+            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                self._store_attr(target.value.value, target.attr.value, symbolic)
+            else:
+                for name in _target_names(target):
+                    self._bind(name, UNKNOWN)
+
+    def _store_attr(self, owner: str, attr: str, symbolic: Val) -> None:
+        origin = self.scope.locals.get(owner, UNKNOWN)[0]
+        if origin.startswith("self:"):
+            cls_name = origin[len("self:"):]
+            for cls in self.facts.classes:
+                if cls.qualname == cls_name:
+                    cls.attrs.setdefault(attr, symbolic)
+
+    def visit_Return(self, node: cst.Return) -> bool:
+        if node.value is not None:
+            self._visit_with_role(node.value, "return", "")
+            self.scope.function.returns.append(self.value(node.value))
+            self.scope.function.escaped.extend(_names_read(node.value))
+        return False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        if isinstance(node.value, cst.BaseExpression):
+            self._visit_with_role(node.value, "yield", "")
+            self.scope.function.returns.append(self.value(node.value))
+            self.scope.function.escaped.extend(_names_read(node.value))
+        return False
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        node.body.visit(self)
+        for handler in node.handlers:
+            handler.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        if node.finalbody is not None:
+            self.scope.finally_depth += 1
+            node.finalbody.visit(self)
+            self.scope.finally_depth -= 1
+        return False
+
+    def visit_TryStar(self, node: cst.TryStar) -> bool:
+        node.body.visit(self)
+        for handler in node.handlers:
+            handler.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        if node.finalbody is not None:
+            self.scope.finally_depth += 1
+            node.finalbody.visit(self)
+            self.scope.finally_depth -= 1
+        return False
+
+    def visit_With(self, node: cst.With) -> bool:
+        for item in node.items:
+            bound = ""
+            if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                bound = item.asname.name.value
+            expr = item.item
+            if (
+                isinstance(expr, cst.Call)
+                and (dotted(expr.func) or "").split(".")[-1] == "closing"
+                and expr.args
+            ):
+                self._visit_with_role(expr.args[0].value, "closing", bound)
+                inner = self.value(expr.args[0].value)
+                symbolic = extend(inner, ("enter", "", ()))
+            else:
+                self._visit_with_role(expr, "with", bound)
+                symbolic = extend(self.value(expr), ("enter", "", ()))
+            if bound:
+                self._bind(bound, symbolic)
+            elif item.asname is not None:
+                for name in _target_names(item.asname.name):
+                    self._bind(name, UNKNOWN)
+        node.body.visit(self)
+        return False
+
+    # ---------------------------------------------------------------- loops
+    def _push_loop(self, kind: str, node: cst.CSTNode, iter_node: Optional[cst.BaseExpression],
+                   target: Optional[cst.BaseExpression]) -> Loop:
+        scope = self.scope
+        parent = scope.loop_stack[-1].id if scope.loop_stack else None
+        iter_text = ""
+        if iter_node is not None:
+            iter_text = cst.Module(body=[]).code_for_node(iter_node).strip()[:120]
+        loop = Loop(
+            id=len(scope.function.loops),
+            kind=kind,
+            line=self._line(node),
+            parent=parent,
+            iter_text=iter_text,
+            iter_val=self.value(iter_node) if iter_node is not None else None,
+            literal_size=_literal_size(iter_node) if iter_node is not None else None,
+        )
+        if iter_node is not None and loop.literal_size is None and isinstance(iter_node, cst.Name):
+            const = self.facts.constants.get(iter_node.value)
+            if isinstance(const, int) and iter_node.value not in scope.locals:
+                loop.literal_size = const
+        scope.function.loops.append(loop)
+        scope.loop_stack.append(loop)
+        if target is not None:
+            names = _target_names(target)
+            loop.targets = names
+            for name in names:
+                self._bind(name, extend(loop.iter_val, ("iter", "", ())) if len(names) == 1 else UNKNOWN)
+            if len(names) > 1 and iter_node is not None:
+                self._bind_unpacked(names, target, iter_node)
+        return loop
+
+    def _bind_unpacked(self, names: list, target: cst.BaseExpression, iter_node: cst.BaseExpression) -> None:
+        """``for i, x in enumerate(qs)`` binds ``x`` to an item of ``qs``."""
+        if (
+            isinstance(iter_node, cst.Call)
+            and isinstance(iter_node.func, cst.Name)
+            and iter_node.func.value == "enumerate"
+            and iter_node.args
+            and isinstance(target, cst.Tuple)
+            and len(target.elements) == 2
+            and isinstance(target.elements[1].value, cst.Name)
+        ):
+            item = extend(self.value(iter_node.args[0].value), ("iter", "", ()))
+            self.scope.locals[target.elements[1].value.value] = item
+
+    def visit_For(self, node: cst.For) -> bool:
+        self._visit_with_role(node.iter, "iter", "")
+        self._push_loop("for", node, node.iter, node.target)
+        node.body.visit(self)
+        self.scope.loop_stack.pop()
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def visit_While(self, node: cst.While) -> bool:
+        self._push_loop("while", node, None, None)
+        node.test.visit(self)
+        node.body.visit(self)
+        self.scope.loop_stack.pop()
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def _comprehension(self, node: cst.CSTNode, elements: list) -> bool:
+        comp: cst.CompFor = node.for_in  # type: ignore[attr-defined]
+        self._visit_with_role(comp.iter, "iter", "")
+        pushed = 0
+        saved = dict(self.scope.locals)
+        while comp is not None:
+            if pushed:
+                comp.iter.visit(self)
+            self._push_loop("comprehension", node, comp.iter, comp.target)
+            pushed += 1
+            for cond in comp.ifs:
+                cond.visit(self)
+            comp = comp.inner_for_in
+        for element in elements:
+            self._visit_with_role(element, "arg", "")
+        for _ in range(pushed):
+            self.scope.loop_stack.pop()
+        self.scope.locals = {**saved, **{k: v for k, v in self.scope.locals.items() if k in saved}}
+        return False
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return self._comprehension(node, [node.elt])
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        return self._comprehension(node, [node.elt])
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return self._comprehension(node, [node.elt])
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        return self._comprehension(node, [node.key, node.value])
+
+    # ---------------------------------------------------------------- calls
+    def _visit_with_role(self, node: cst.BaseExpression, role: str, bound: str) -> None:
+        inner = node.expression if isinstance(node, cst.Await) else node
+        if isinstance(inner, cst.Call):
+            self.role_stack.append((inner, role, bound))
+        node.visit(self)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        role, bound = "expr", ""
+        if self.role_stack and self.role_stack[-1][0] is node:
+            _, role, bound = self.role_stack.pop()
+        scope = self.scope
+        line, col, end_line = self._span(node)
+        text = dotted(node.func) or cst.Module(body=[]).code_for_node(node.func).strip()[:80]
+        loop = scope.loop_stack[-1].id if scope.loop_stack else None
+        call = Call(
+            line=line,
+            col=col,
+            end_line=end_line,
+            text=text,
+            func=self.value(node.func),
+            args=tuple(
+                self.value(arg.value)
+                for arg in node.args[:_MAX_ARG_VALS]
+                if arg.keyword is None and not arg.star
+            ),
+            loop=loop,
+            role=role,
+            bound_to=bound,
+            in_finally=scope.finally_depth > 0,
+            excerpt=self._excerpt(line),
+        )
+        if loop is not None:
+            names = set()
+            if isinstance(node.func, cst.Attribute):
+                names |= _names_read(node.func.value)
+            for arg in node.args:
+                names |= _names_read(arg.value)
+            call.names = sorted(names)
+        if node.args:
+            first = node.args[0].value
+            sql = _string_value(first)
+            if sql is not None:
+                call.sql = sql
+            elif isinstance(first, cst.Name):
+                call.sql_name = first.value
+                const = self.facts.constants.get(first.value)
+                if isinstance(const, str):
+                    call.sql = const
+        self._record_close(node, scope)
+        self._record_access_call(node, scope)
+        scope.function.calls.append(call)
+        node.func.visit(self)
+        for arg in node.args:
+            if isinstance(arg.value, cst.Name) and role != "iter":
+                scope.function.escaped.append(arg.value.value) if self._is_handoff(node) else None
+            self._visit_with_role(arg.value, "arg", "")
+        return False
+
+    def _is_handoff(self, node: cst.Call) -> bool:
+        """Passing a name to a constructor or a container hands its ownership on."""
+        name = (dotted(node.func) or "").split(".")[-1]
+        return name[:1].isupper() or name in _HANDOFF_METHODS
+
+    def _record_close(self, node: cst.Call, scope: _Scope) -> None:
+        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in _CLOSE_METHODS:
+            return
+        owner = node.func.value
+        if isinstance(owner, cst.Name) and node.func.attr.value == "close":
+            scope.function.closed.append([owner.value, scope.finally_depth > 0])
+        for arg in node.args[:1]:
+            if isinstance(arg.value, cst.Name):
+                scope.function.closed.append([arg.value.value, scope.finally_depth > 0])
+
+    def _record_access_call(self, node: cst.Call, scope: _Scope) -> None:
+        """``order.items.all()`` inside ``for order in ...``: a relation manager call."""
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+        ):
+            loop = self._loop_of_target(func.value.value.value)
+            if loop is not None:
+                scope.function.accesses.append(
+                    Access(loop.id, func.value.value.value, func.value.attr.value, func.attr.value,
+                           self._line(node))
+                )
+
+    def _loop_of_target(self, name: str) -> Optional[Loop]:
+        for loop in reversed(self.scope.loop_stack):
+            if name in loop.targets:
+                return loop
+        return None
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if isinstance(node.value, cst.Name):
+            loop = self._loop_of_target(node.value.value)
+            if loop is not None:
+                self.scope.function.accesses.append(
+                    Access(loop.id, node.value.value, node.attr.value, "", self._line(node))
+                )
+        return True
+
+    # URL confs: path("x/", views.handler), re_path(...), url(...), View.as_view()
+    def leave_Call(self, node: cst.Call) -> None:  # noqa: D401 - libcst hook
+        name = dotted(node.func) or ""
+        if name.split(".")[-1] in {"path", "re_path", "url"} and len(node.args) >= 2:
+            view = node.args[1].value
+            if isinstance(view, cst.Call) and isinstance(view.func, cst.Attribute):
+                if view.func.attr.value == "as_view":
+                    view = view.func.value
+            if isinstance(view, (cst.Name, cst.Attribute)):
+                self.facts.routes.append(self.value(view))
+        if name.split(".")[-1] == "add_url_rule":
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "view_func":
+                    self.facts.routes.append(self.value(arg.value))
+
+
+def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
+    """Parse ``source`` and return its facts; a parse failure is recorded in ``error``."""
+    module_name = module_name_for(path)
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        facts = ModuleFacts(path=path, module=module_name, lines=text.count("\n") + 1)
+        facts.error = f"syntax error at line {exc.raw_line}: {str(exc.message).splitlines()[0]}"
+        return facts
+    text = tree.code
+    lines = text.splitlines()
+    extractor = FactExtractor(path, module_name, lines)
+    MetadataWrapper(tree, unsafe_skip_copy=True).visit(extractor)
+    return extractor.facts

@@ -1,0 +1,151 @@
+"""Plain-data facts extracted from one Python module.
+
+Facts are what the parser learns about a module and all that the linker and the checks read.
+They hold no parser objects, so they can be computed in worker processes and cached.
+
+Values are described symbolically (:class:`Val`): where a value comes from (an imported or
+global name, a parameter, ``self``) and which attribute accesses and calls were applied to it.
+The linker evaluates them against the API catalog and the repository's own definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+# A symbolic value: (origin, steps). Origins:
+#   "g:<qualname>"          a global or imported name, resolved through the module's imports
+#   "p:<name>:<annotation>" a parameter (annotation resolved to a qualified name, or empty)
+#   "self:<class qualname>" / "cls:<class qualname>"
+#   "s:<text>"              a string literal
+#   "?"                     unknown
+# Steps: ("attr", name, ()), ("call", "", args), ("iter", "", ()), ("enter", "", ())
+# where args is a tuple of Val (positional) and ("kw", name, Val) entries are not kept.
+Step = tuple
+Val = tuple
+
+UNKNOWN: Val = ("?", ())
+
+
+def val_origin(value: Val) -> str:
+    """The origin string of a symbolic value."""
+    return value[0]
+
+
+def val_steps(value: Val) -> tuple:
+    """The steps applied to a value's origin."""
+    return value[1]
+
+
+def extend(value: Optional[Val], *steps: Step) -> Val:
+    """Return ``value`` with ``steps`` appended (unknown stays unknown)."""
+    if value is None or value[0] == "?":
+        return UNKNOWN
+    return (value[0], tuple(value[1]) + steps)
+
+
+@dataclass
+class Loop:
+    """A loop or comprehension inside a function."""
+
+    id: int
+    kind: str  # "for", "while", "comprehension"
+    line: int
+    parent: Optional[int]
+    iter_text: str
+    iter_val: Optional[Val]
+    literal_size: Optional[int]  # number of items when the iterable is a literal of constants
+    targets: list = field(default_factory=list)
+    bound: list = field(default_factory=list)  # every name assigned inside the loop
+
+
+@dataclass
+class Call:
+    """A call site."""
+
+    line: int
+    col: int
+    end_line: int
+    text: str  # the callee as written, e.g. "cur.execute"
+    func: Val  # symbolic value of the callee expression
+    args: tuple  # symbolic values of the first positional arguments
+    loop: Optional[int]  # innermost enclosing loop id within the function
+    role: str  # how the result is used: assign, with, closing, return, yield, store, arg, expr, iter
+    bound_to: str  # local name the result is bound to (assign / with ... as NAME)
+    names: list = field(default_factory=list)  # names read by the receiver and arguments (in loops only)
+    sql: str = ""  # first argument when it is a string literal or a module constant
+    sql_name: str = ""  # name of the constant or local the SQL came from
+    in_finally: bool = False
+    excerpt: str = ""
+
+
+@dataclass
+class Access:
+    """An attribute read on a loop variable: ``order.customer`` in ``for order in ...``."""
+
+    loop: int
+    name: str
+    attr: str
+    method: str  # the method called on the attribute, if any (``order.items.all()`` -> "all")
+    line: int
+
+
+@dataclass
+class Function:
+    """A function or method definition (``<module>`` holds module-level code)."""
+
+    qualname: str
+    name: str
+    cls: str  # qualified name of the enclosing class, or ""
+    line: int
+    end_line: int
+    is_async: bool
+    decorators: list = field(default_factory=list)  # [text, Val]
+    params: list = field(default_factory=list)  # [name, annotation qualname]
+    calls: list = field(default_factory=list)
+    loops: list = field(default_factory=list)
+    accesses: list = field(default_factory=list)
+    returns: list = field(default_factory=list)  # Val of each returned or yielded expression
+    escaped: list = field(default_factory=list)  # names returned, yielded, stored or passed on
+    globals_declared: list = field(default_factory=list)
+    closed: list = field(default_factory=list)  # [name, in_finally] for each NAME.close()/putconn(NAME)
+
+
+@dataclass
+class ClassField:
+    """A class-level assignment, e.g. a Django model field or a SQLAlchemy relationship."""
+
+    name: str
+    line: int
+    func: Optional[Val]  # callee of the assigned call (``models.ForeignKey``)
+    args: list = field(default_factory=list)  # positional args: Val
+    kwargs: dict = field(default_factory=dict)  # keyword -> string constant or qualified name
+
+
+@dataclass
+class ClassDef:
+    """A class definition."""
+
+    qualname: str
+    name: str
+    line: int
+    bases: list = field(default_factory=list)  # Val of each base
+    fields: list = field(default_factory=list)
+    attrs: dict = field(default_factory=dict)  # self.NAME -> Val, from assignments in methods
+    meta: dict = field(default_factory=dict)  # simple constants from an inner ``class Meta``
+
+
+@dataclass
+class ModuleFacts:
+    """Everything learnt about one Python file."""
+
+    path: str
+    module: str
+    lines: int
+    imports: dict = field(default_factory=dict)  # local name -> qualified name
+    functions: list = field(default_factory=list)
+    classes: list = field(default_factory=list)
+    globals: dict = field(default_factory=dict)  # module-level NAME -> Val
+    constants: dict = field(default_factory=dict)  # module-level NAME -> string, or item count
+    routes: list = field(default_factory=list)  # Val of views named in URL confs
+    error: str = ""

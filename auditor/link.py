@@ -1,0 +1,332 @@
+"""Link module facts into a program: call classification, call graph, effect summaries.
+
+Each call site is classified once against the catalog (a query, a write, a batch, a
+connection being opened, a pool...) or linked to the repository functions it calls. Effect
+summaries ("runs a query", "writes", "opens a connection") then flow backwards along the
+call graph to a fixed point, each keeping the chain of call sites that explains it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Optional
+
+from auditor.catalog import Catalog
+from auditor.facts import Call, Function, Loop, ModuleFacts
+from auditor.values import RepoIndex, Resolver
+
+_WRITE_SQL = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(insert|update|delete|merge|upsert|replace)\b",
+                        re.IGNORECASE | re.DOTALL)
+ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "head", "options"}
+VIEW_DECORATORS = {"api_view", "require_http_methods", "require_GET", "require_POST", "require_safe",
+                   "login_required", "permission_required", "csrf_exempt"}
+VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "list", "retrieve", "create", "update",
+                "partial_update", "destroy", "get_queryset", "get_object", "get_context_data",
+                "dispatch", "form_valid", "perform_create", "perform_update"}
+VIEW_BASE_SUFFIXES = ("View", "ViewSet", "APIView", "Resource", "Handler")
+CACHE_DECORATORS = {"lru_cache", "cache", "cached_property", "cached", "memoize", "once"}
+QUERY_EFFECTS = ("read", "write")
+
+
+@dataclass
+class Hop:
+    """One call site of an evidence chain."""
+
+    path: str
+    line: int
+    label: str
+
+    def render(self) -> str:
+        """``repo.py:40 fetch_deal()``"""
+        return f"{self.path}:{self.line} {self.label}"
+
+
+@dataclass
+class CallInfo:
+    """A classified call site."""
+
+    function: str
+    call: Call
+    path: str
+    effect: str = ""  # read | write | batch | connect | engine | pool | checkout | ""
+    orm: bool = False
+    targets: list = field(default_factory=list)  # repository functions it calls
+    detail: str = ""
+    synthetic: bool = False  # a QuerySet evaluated by iteration, not a call
+
+
+@dataclass
+class Summary:
+    """Effects of a function, each with the chain that shows it."""
+
+    chains: dict = field(default_factory=dict)  # effect -> list[Hop]
+    orm: dict = field(default_factory=dict)  # effect -> bool (the query at the chain's end is ORM)
+    returns_connection: bool = False
+
+
+class Program:
+    """The linked repository."""
+
+    def __init__(self, all_facts: list, catalog: Catalog) -> None:
+        self.facts = [f for f in all_facts if not f.error]
+        self.catalog = catalog
+        self.index = RepoIndex.build(self.facts)
+        self.resolver = Resolver(self.index, catalog)
+        self.calls: dict = {}
+        self.callers: dict = {}  # qualname -> set of caller qualnames
+        self.summaries: dict = {}
+        self._classify_all()
+        self._summarise()
+        self.handlers = self._find_handlers()
+        self.handler_paths = self._reach_from_handlers()
+
+    # ------------------------------------------------------------ classification
+    def _classify_all(self) -> None:
+        for facts in self.facts:
+            for func in facts.functions:
+                infos = [self.classify(func, call, facts.path) for call in func.calls]
+                infos.extend(self._iterated_querysets(func, facts.path))
+                self.calls[func.qualname] = infos
+                for info in infos:
+                    for target in info.targets:
+                        self.callers.setdefault(target, set()).add(func.qualname)
+
+    def classify(self, func: Function, call: Call, path: str) -> CallInfo:
+        """Classify one call site."""
+        info = CallInfo(function=func.qualname, call=call, path=path)
+        callee = self.resolver.eval(call.func)
+        if callee is None:
+            return info
+        tag = callee[0]
+        if tag == "factory":
+            name = callee[1]
+            if name in self.catalog.custom_queries:
+                info.effect, info.detail = "read", name
+                if _WRITE_SQL.match(call.sql or ""):
+                    info.effect = "write"
+                return info
+            entry = self.catalog.factories.get(name) or {}
+            info.effect = entry.get("effect", "")
+            info.detail = name
+            returns = entry.get("returns", "")
+            if info.effect == "connect" and not self.catalog.flag(returns, "network", True):
+                info.effect = "connect-local"
+        elif tag == "method":
+            self._classify_method(info, callee[1], callee[2], call)
+        elif tag == "func":
+            info.targets = [callee[1]]
+        elif tag == "class":
+            init = self.index.method_of(callee[1], "__init__")
+            if init:
+                info.targets = [init]
+        elif tag == "bound":
+            self._classify_orm(info, callee[1], callee[2])
+        elif tag == "name":
+            short = callee[1].rsplit(".", 1)[-1]
+            if short in (self.catalog.django.get("evaluating_builtins") or []) and call.args:
+                argument = self.resolver.eval(call.args[0])
+                if argument and argument[0] in {"djqs", "djrel"}:
+                    info.effect, info.orm, info.detail = "read", True, f"{short}(QuerySet)"
+        return info
+
+    def _classify_method(self, info: CallInfo, type_name: str, method: str, call: Call) -> None:
+        entry = self.catalog.method(type_name, method) or {}
+        effect = entry.get("effect", "")
+        info.detail = f"{type_name}.{method}"
+        if effect == "query":
+            info.effect = "read"
+            info.orm = bool(entry.get("orm"))
+            if _WRITE_SQL.match(call.sql or ""):
+                info.effect = "write"
+            if type_name.startswith("sqlalchemy.") and call.args:
+                statement = self.resolver.eval(call.args[0])
+                if statement and statement[0] == "sastmt":
+                    if statement[3] == "write":
+                        info.effect = "write"
+                    elif statement[3] == "read" and statement[1]:
+                        info.orm = True
+        elif effect in {"batch", "checkout", "close"}:
+            info.effect = effect
+
+    def _classify_orm(self, info: CallInfo, base: tuple, method: str) -> None:
+        django = self.catalog.django
+        sqlalchemy = self.catalog.sqlalchemy
+        tag = base[0]
+        info.detail = f"{tag}.{method}"
+        info.orm = True
+        if tag in {"djm", "djqs", "djrel"}:
+            if method in (django.get("batch") or []):
+                info.effect = "batch"
+            elif method in (django.get("write") or []):
+                info.effect = "write"
+            elif method in (django.get("evaluate") or []):
+                info.effect = "read"
+        elif tag == "djobj":
+            if method in (django.get("instance_write") or []):
+                info.effect = "write"
+            elif method in (django.get("instance_query") or []):
+                info.effect = "read"
+        elif tag == "saq":
+            if method in (sqlalchemy.get("write") or []):
+                info.effect = "write"
+            elif method in (sqlalchemy.get("evaluate") or []):
+                info.effect = "read"
+
+    def _iterated_querysets(self, func: Function, path: str) -> list:
+        """A ``for`` over a lazy QuerySet/Query runs it: a query at the loop's line."""
+        found = []
+        for loop in func.loops:
+            if loop.iter_val is None:
+                continue
+            evaluated = self.resolver.eval(loop.iter_val)
+            if evaluated and evaluated[0] in {"djqs", "saq", "djrel"}:
+                parent = loop.parent
+                call = Call(line=loop.line, col=0, end_line=loop.line, text=loop.iter_text,
+                            func=loop.iter_val, args=(), loop=parent, role="iter", bound_to="",
+                            names=sorted(_names_of_loop_iter(func, loop)), excerpt=loop.iter_text)
+                found.append(CallInfo(function=func.qualname, call=call, path=path, effect="read",
+                                      orm=True, detail="iterating a QuerySet", synthetic=True))
+        return found
+
+    # ------------------------------------------------------------ summaries
+    def _summarise(self) -> None:
+        for qualname, infos in self.calls.items():
+            summary = Summary()
+            for info in infos:
+                effect = "connect" if info.effect in {"connect", "engine"} else info.effect
+                if effect in {"read", "write", "connect"} and effect not in summary.chains:
+                    summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
+                    summary.orm[effect] = info.orm
+            self.summaries[qualname] = summary
+        changed = True
+        while changed:
+            changed = False
+            for qualname, infos in self.calls.items():
+                summary = self.summaries[qualname]
+                for info in infos:
+                    for target in info.targets:
+                        callee = self.summaries.get(target)
+                        if callee is None or target == qualname:
+                            continue
+                        for effect, chain in callee.chains.items():
+                            if effect not in summary.chains:
+                                summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
+                                summary.orm[effect] = callee.orm.get(effect, False)
+                                changed = True
+        for qualname, summary in self.summaries.items():
+            if "connect" in summary.chains:
+                returned = self.resolver.returns(qualname)
+                if returned and returned[0] == "cat" and self.catalog.is_connection(returned[1]):
+                    summary.returns_connection = not self.catalog.flag(returned[1], "pooled")
+
+    def effect_chain(self, info: CallInfo, effect: str) -> Optional[list]:
+        """The chain showing ``info`` has ``effect`` (directly or through its targets)."""
+        direct = "connect" if info.effect in {"connect", "engine"} else info.effect
+        if direct == effect:
+            return [Hop(info.path, info.call.line, _label(info))]
+        for target in info.targets:
+            summary = self.summaries.get(target)
+            if summary and effect in summary.chains:
+                return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect]
+        return None
+
+    def effect_is_orm(self, info: CallInfo, effect: str) -> bool:
+        """Whether the query that gives ``info`` its effect is an ORM query."""
+        if info.effect == effect:
+            return info.orm
+        for target in info.targets:
+            summary = self.summaries.get(target)
+            if summary and effect in summary.chains:
+                return summary.orm.get(effect, False)
+        return False
+
+    # ------------------------------------------------------------ request handlers
+    def _find_handlers(self) -> dict:
+        """Request handlers: qualname -> why we think so."""
+        handlers: dict = {}
+        for facts in self.facts:
+            is_views_module = facts.path.endswith("views.py") or "/views/" in facts.path
+            for func in facts.functions:
+                for text, decorator in func.decorators:
+                    steps = decorator[1]
+                    name = text.split("(")[0].split(".")[-1]
+                    if len(steps) >= 2 and steps[-1][0] == "call" and steps[-2][0] == "attr" \
+                            and steps[-2][1] in ROUTE_METHODS:
+                        handlers[func.qualname] = f"@{text.split('(')[0]}"
+                    elif name in VIEW_DECORATORS:
+                        handlers[func.qualname] = f"@{name}"
+                if func.qualname in handlers:
+                    continue
+                if is_views_module and func.params and func.params[0][0] == "request" and not func.cls:
+                    handlers[func.qualname] = "Django view"
+            for value in facts.routes:
+                target = self.resolver.eval(value)
+                if target and target[0] == "func":
+                    handlers.setdefault(target[1], "URL conf")
+                elif target and target[0] == "class":
+                    for method in VIEW_METHODS:
+                        found = self.index.method_of(target[1], method)
+                        if found:
+                            handlers.setdefault(found, "URL conf")
+            for klass in facts.classes:
+                base_names = [(_base_text(b)) for b in klass.bases]
+                if any(b.endswith(VIEW_BASE_SUFFIXES) for b in base_names):
+                    for method in VIEW_METHODS:
+                        qualname = f"{klass.qualname}.{method}"
+                        if qualname in self.index.functions:
+                            handlers.setdefault(qualname, "class-based view")
+        return handlers
+
+    def _reach_from_handlers(self) -> dict:
+        """Every function reachable from a handler -> the path of call sites from it."""
+        paths: dict = {}
+        queue: deque = deque()
+        for handler in sorted(self.handlers):
+            facts = self.index.function_module.get(handler)
+            func = self.index.functions.get(handler)
+            if facts is None or func is None:
+                continue
+            paths[handler] = [Hop(facts.path, func.line, f"{func.name}() [{self.handlers[handler]}]")]
+            queue.append(handler)
+        while queue:
+            current = queue.popleft()
+            for info in self.calls.get(current, []):
+                for target in info.targets:
+                    if target not in paths:
+                        paths[target] = paths[current] + [Hop(info.path, info.call.line, _label(info))]
+                        queue.append(target)
+        return paths
+
+
+def _label(info: CallInfo) -> str:
+    text = info.call.text
+    if info.synthetic:
+        return f"for ... in {text}"
+    return f"{text}()"
+
+
+def _base_text(value: tuple) -> str:
+    origin, steps = value
+    parts = [origin.split(":", 1)[-1]] + [s[1] for s in steps if s[0] == "attr"]
+    return ".".join(parts)
+
+
+def _names_of_loop_iter(func: Function, loop: Loop) -> set:
+    """Names the iterable of ``loop`` reads: approximated by the loop's own iterable text."""
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", loop.iter_text))
+
+
+def is_cached_function(func: Function) -> bool:
+    """True when a caching decorator wraps the function."""
+    for text, _ in func.decorators:
+        name = text.split("(")[0].split(".")[-1]
+        if name in CACHE_DECORATORS:
+            return True
+    return False
+
+
+def module_of(program: Program, qualname: str) -> Optional[ModuleFacts]:
+    """The module facts defining ``qualname``."""
+    return program.index.function_module.get(qualname)

@@ -1,0 +1,57 @@
+"""The Markdown audit report, rendered from ``reports/markdown.md.j2``."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import jinja2
+
+from auditor import __version__
+from auditor.findings import SEVERITIES, rank_key
+from auditor.resources import reports_dir
+from auditor.rules import load_rules
+from auditor.scan import ScanResult
+
+ROADMAP = {
+    "P0": "Now: fixes for request-path problems with high confidence",
+    "P1": "This sprint",
+    "P2": "Next sprints",
+    "P3": "Backlog",
+}
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(reports_dir())),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render_markdown(result: ScanResult) -> str:
+    """The full Markdown report."""
+    findings = sorted(result.findings, key=rank_key)
+    by_priority = {p: [f for f in findings if f.priority == p] for p in ROADMAP}
+    rules = load_rules()
+    by_rule = Counter(f.rule for f in findings)
+    roadmap = []
+    for priority, label in ROADMAP.items():
+        items = Counter((f.rule, f.path) for f in by_priority[priority])
+        roadmap.append({"priority": priority, "label": label,
+                        "items": [{"rule": r, "title": rules[r].title, "path": p, "count": n}
+                                  for (r, p), n in sorted(items.items())]})
+    template = _environment().get_template("markdown.md.j2")
+    return template.render(
+        version=__version__,
+        metrics=result.metrics,
+        findings=findings,
+        by_priority=by_priority,
+        severity_counts={s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES},
+        rule_counts=[{"rule": r, "title": rules[r].title, "count": n} for r, n in sorted(by_rule.items())],
+        roadmap=roadmap,
+        notes=result.notes,
+        critical=[f for f in findings if f.priority == "P0"][:10],
+    )

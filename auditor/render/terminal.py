@@ -1,0 +1,63 @@
+"""The terminal summary (rich): counts by severity and category, then the top findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.findings import SEVERITIES, rank_key
+from auditor.scan import ScanResult
+
+STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None:
+    """Print the summary and the ``top`` most important findings."""
+    metrics = result.metrics
+    console.print(
+        f"[bold]audit[/bold] scanned {metrics['files']} files, {metrics['lines']:,} lines: "
+        f"{metrics['db_call_sites']} DB call sites, {metrics['request_handlers']} request handlers, "
+        f"{metrics['files_opening_connections']} files opening connections."
+    )
+    counts = Counter(f.severity for f in result.findings)
+    summary = Text("Findings: ")
+    summary.append(f"{len(result.findings)}", style="bold")
+    for severity in SEVERITIES:
+        if counts.get(severity):
+            summary.append(f"  {severity} {counts[severity]}", style=STYLES[severity])
+    console.print(summary)
+    if result.findings:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("category")
+        table.add_column("rule")
+        table.add_column("count", justify="right")
+        per_rule = Counter((f.category, f.rule, f.title) for f in result.findings)
+        for (category, rule, title), count in sorted(per_rule.items()):
+            table.add_row(category, f"{rule} {title}", str(count))
+        console.print(table)
+    for finding in sorted(result.findings, key=rank_key)[:top]:
+        console.print()
+        header = Text()
+        header.append(f"{finding.priority} ", style="bold")
+        header.append(f"{finding.severity}", style=STYLES[finding.severity])
+        header.append(f" {finding.rule} ", style="bold")
+        header.append(f"{finding.path}:{finding.line}", style="underline")
+        header.append(f"  (confidence {finding.confidence})", style="dim")
+        console.print(header)
+        console.print(f"  {finding.message}", highlight=False, markup=False)
+        if finding.excerpt:
+            console.print(Text(f"    {finding.line} | {finding.excerpt}", style="dim"))
+        if len(finding.chain) > 1:
+            console.print(Text("  chain: " + " → ".join(finding.chain), style="dim"))
+        console.print(Text(f"  fix: {finding.remediation}", style="green"))
+    if len(result.findings) > top:
+        console.print(f"\n… {len(result.findings) - top} more; use --format markdown -o report.md for all.")
+    if result.notes:
+        console.print(f"\n[yellow]{len(result.notes)} note(s):[/yellow]")
+        for path, message in result.notes[:10]:
+            console.print(f"  {path}: {message}", markup=False, highlight=False)
+        if len(result.notes) > 10:
+            console.print(f"  … {len(result.notes) - 10} more in the JSON/Markdown report")

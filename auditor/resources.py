@@ -1,0 +1,25 @@
+"""Locate the data shipped with the package: the rule catalog and report templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    """Return the installed copy (wheel) or, in a source checkout, the top-level directory."""
+    installed = _PACKAGE_DIR / "_data" / name
+    if installed.is_dir():
+        return installed
+    return _PACKAGE_DIR.parent / name
+
+
+def rules_dir() -> Path:
+    """Directory of rule YAML files (and ``catalog/`` with the API catalogs)."""
+    return _data_dir("rules")
+
+
+def reports_dir() -> Path:
+    """Directory of the Jinja2 report templates."""
+    return _data_dir("reports")

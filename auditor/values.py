@@ -1,0 +1,488 @@
+"""Evaluate symbolic values against the API catalog and the repository's own definitions.
+
+A value such as ``psycopg2.connect(...).cursor()`` or ``Order.objects.filter(...)`` is turned
+into an abstract type (a tuple whose first item is its kind):
+
+* ``("cat", T)`` an object of catalog type ``T``; ``("factory", q)`` a catalog factory;
+  ``("method", T, m)`` a bound catalog method
+* ``("func", q)`` a repository function; ``("class", C)`` / ``("inst", C)`` a repository class
+  and an instance of it
+* ``("djm", M)`` a Django manager, ``("djqs", M, select, prefetch)`` a QuerySet,
+  ``("djobj", M)`` a model instance, ``("djrel", M, attr)`` a related manager
+* ``("sastmt", M, options, kind)`` a SQLAlchemy statement, ``("saq", M, options)`` a legacy
+  Query, ``("sares", M, options)`` a result, ``("saobj", M)`` a mapped instance
+* ``("name", q)`` an outside name we know nothing about; ``("str", text)`` a string
+* ``("bound", base, m)`` a method of one of the ORM types above, before it is called
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from auditor.catalog import Catalog
+from auditor.facts import ClassDef, Function, ModuleFacts, Val
+
+_MAX_DEPTH = 40
+
+
+@dataclass
+class Relation:
+    """A relation attribute of an ORM model."""
+
+    model: str
+    attr: str
+    kind: str  # "forward" (one object) or "many" (a manager / collection)
+    target: str
+    orm: str  # "django" or "sqlalchemy"
+    eager: bool = False  # SQLAlchemy lazy="selectin"/"joined"/...: loaded with its parent
+    line: int = 0
+    path: str = ""
+
+
+@dataclass
+class RepoIndex:
+    """Every definition in the repository, by qualified name."""
+
+    modules: dict = field(default_factory=dict)  # module name -> ModuleFacts
+    functions: dict = field(default_factory=dict)  # qualname -> Function
+    function_module: dict = field(default_factory=dict)  # qualname -> ModuleFacts
+    classes: dict = field(default_factory=dict)  # qualname -> ClassDef
+    class_module: dict = field(default_factory=dict)
+    globals: dict = field(default_factory=dict)  # module.NAME -> Val
+    classes_by_name: dict = field(default_factory=dict)  # short name -> [qualname]
+
+    @classmethod
+    def build(cls, all_facts: list) -> "RepoIndex":
+        """Index a list of :class:`ModuleFacts`."""
+        index = cls()
+        for facts in all_facts:
+            index.modules[facts.module] = facts
+            for func in facts.functions:
+                index.functions[func.qualname] = func
+                index.function_module[func.qualname] = facts
+            for klass in facts.classes:
+                index.classes[klass.qualname] = klass
+                index.class_module[klass.qualname] = facts
+                index.classes_by_name.setdefault(klass.name, []).append(klass.qualname)
+            for name, value in facts.globals.items():
+                index.globals[f"{facts.module}.{name}" if facts.module else name] = value
+        return index
+
+    def known(self, qualname: str) -> bool:
+        """True when ``qualname`` names a definition of the repository."""
+        return (
+            qualname in self.functions
+            or qualname in self.classes
+            or qualname in self.globals
+            or qualname in self.modules
+        )
+
+    def method_of(self, class_name: str, method: str, seen: Optional[set] = None) -> Optional[str]:
+        """Find ``method`` on a class or its repository bases."""
+        seen = seen or set()
+        if class_name in seen:
+            return None
+        seen.add(class_name)
+        candidate = f"{class_name}.{method}"
+        if candidate in self.functions:
+            return candidate
+        klass = self.classes.get(class_name)
+        if klass is None:
+            return None
+        for base in klass.bases:
+            base_name = _plain_name(base)
+            if base_name in self.classes:
+                found = self.method_of(base_name, method, seen)
+                if found:
+                    return found
+        return None
+
+
+def _plain_name(value: Val) -> str:
+    """``a.b.c`` for a global value made only of attribute steps, else ""."""
+    origin, steps = value
+    if not origin.startswith("g:"):
+        return ""
+    parts = [origin[2:]]
+    for step in steps:
+        if step[0] != "attr":
+            return ""
+        parts.append(step[1])
+    return ".".join(parts)
+
+
+class Resolver:
+    """Evaluates symbolic values; memoises function return types."""
+
+    def __init__(self, index: RepoIndex, catalog: Catalog) -> None:
+        self.index = index
+        self.catalog = catalog
+        self._returns: dict = {}
+        self._in_progress: set = set()
+        self.django_models: set = set()
+        self.relations: dict = {}  # (model, attr) -> Relation
+        self._find_models()
+
+    # ------------------------------------------------------------ models
+    def _find_models(self) -> None:
+        bases = set(self.catalog.django.get("model_bases") or [])
+        pending = True
+        while pending:
+            pending = False
+            for qualname, klass in self.index.classes.items():
+                if qualname in self.django_models:
+                    continue
+                for base in klass.bases:
+                    name = _plain_name(base)
+                    if name in bases or name in self.django_models or name.endswith("models.Model"):
+                        self.django_models.add(qualname)
+                        pending = True
+                        break
+        for qualname, klass in self.index.classes.items():
+            module = self.index.class_module[qualname]
+            if qualname in self.django_models:
+                self._django_relations(klass, module)
+            self._sqlalchemy_relations(klass, module)
+
+    def _model_ref(self, ref: Val, module: ModuleFacts, owner: str) -> str:
+        """Resolve a model reference: a class name, ``"app.Model"``, ``"self"``."""
+        origin = ref[0]
+        if origin.startswith("s:"):
+            text = origin[2:]
+            if text == "self":
+                return owner
+            short = text.split(".")[-1]
+            candidates = self.index.classes_by_name.get(short, [])
+            same_module = [c for c in candidates if c.startswith(module.module + ".")]
+            return (same_module or candidates or [text])[0]
+        name = _plain_name(ref)
+        if name in self.index.classes:
+            return name
+        short = name.split(".")[-1]
+        return (self.index.classes_by_name.get(short) or [name])[0]
+
+    def _django_relations(self, klass: ClassDef, module: ModuleFacts) -> None:
+        kinds = self.catalog.django.get("relation_fields") or {}
+        for fld in klass.fields:
+            if fld.func is None:
+                continue
+            field_type = _plain_name(fld.func).split(".")[-1]
+            if field_type not in kinds:
+                continue
+            ref = fld.args[0] if fld.args else None
+            if ref is None and "to" in fld.kwargs:
+                ref = (f"s:{fld.kwargs['to']}", ())
+            if ref is None:
+                continue
+            target = self._model_ref(ref, module, klass.qualname)
+            kind = kinds[field_type]
+            self._add(Relation(klass.qualname, fld.name, kind, target, "django", line=fld.line, path=module.path))
+            related = fld.kwargs.get("related_name", "")
+            if related.endswith("+"):
+                continue
+            if field_type == "OneToOneField":
+                reverse_name, reverse_kind = related or klass.name.lower(), "forward"
+            else:
+                reverse_name, reverse_kind = related or f"{klass.name.lower()}_set", "many"
+            self._add(Relation(target, reverse_name, reverse_kind, klass.qualname, "django",
+                               line=fld.line, path=module.path))
+
+    def _sqlalchemy_relations(self, klass: ClassDef, module: ModuleFacts) -> None:
+        eager_values = set(self.catalog.sqlalchemy.get("eager_lazy_values") or [])
+        for fld in klass.fields:
+            if fld.func is None or _plain_name(fld.func).split(".")[-1] != "relationship":
+                continue
+            if not fld.args:
+                continue
+            target = self._model_ref(fld.args[0], module, klass.qualname)
+            lazy = fld.kwargs.get("lazy", "select")
+            uselist = fld.kwargs.get("uselist", "")
+            kind = "forward" if uselist == "False" else "many"
+            self._add(Relation(klass.qualname, fld.name, kind, target, "sqlalchemy",
+                               eager=lazy in eager_values, line=fld.line, path=module.path))
+            backref = fld.kwargs.get("backref", "")
+            if backref and backref.isidentifier():
+                self._add(Relation(target, backref, "many", klass.qualname, "sqlalchemy",
+                                   line=fld.line, path=module.path))
+
+    def _add(self, relation: Relation) -> None:
+        self.relations.setdefault((relation.model, relation.attr), relation)
+
+    def relation(self, model: str, attr: str) -> Optional[Relation]:
+        """The relation ``attr`` of ``model`` (searching repository base classes too)."""
+        seen: set = set()
+        current = [model]
+        while current:
+            name = current.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            found = self.relations.get((name, attr))
+            if found:
+                return found
+            klass = self.index.classes.get(name)
+            if klass:
+                current.extend(_plain_name(b) for b in klass.bases)
+        return None
+
+    # ------------------------------------------------------------ evaluation
+    def eval(self, value: Optional[Val], depth: int = 0) -> Optional[tuple]:
+        """The abstract type of a symbolic value, or None when unknown."""
+        if value is None or depth > _MAX_DEPTH:
+            return None
+        origin, steps = value
+        steps = list(steps)
+        current: Optional[tuple]
+        if origin == "?":
+            return None
+        if origin.startswith("s:"):
+            current = ("str", origin[2:])
+        elif origin.startswith("self:"):
+            current = ("inst", origin[5:])
+        elif origin.startswith("cls:"):
+            current = ("class", origin[4:])
+        elif origin.startswith("p:"):
+            _, name, annotation = origin.split(":", 2)
+            current = self._param_type(name, annotation)
+        else:
+            qualname = origin[2:]
+            while steps and steps[0][0] == "attr" and not self._symbol_known(qualname):
+                qualname = f"{qualname}.{steps[0][1]}"
+                steps.pop(0)
+            current = self._symbol(qualname, depth)
+        for step in steps:
+            if current is None:
+                return None
+            current = self.apply(current, step, depth)
+        return current
+
+    def _symbol_known(self, qualname: str) -> bool:
+        return (
+            self.index.known(qualname)
+            or qualname in self.catalog.factories
+            or qualname in self.catalog.custom_queries
+        )
+
+    def _param_type(self, name: str, annotation: str) -> Optional[tuple]:
+        if annotation:
+            if annotation in self.catalog.annotations:
+                return ("cat", self.catalog.annotations[annotation])
+            if annotation in self.django_models:
+                return ("djobj", annotation)
+            if annotation in self.index.classes:
+                return ("inst", annotation)
+            return None
+        if name in self.catalog.parameter_names:
+            return ("cat", self.catalog.parameter_names[name])
+        return ("param", name)
+
+    def _symbol(self, qualname: str, depth: int) -> Optional[tuple]:
+        if qualname in self.catalog.factories or qualname in self.catalog.custom_queries:
+            return ("factory", qualname)
+        if qualname in self.index.functions:
+            return ("func", qualname)
+        if qualname in self.index.classes:
+            return ("class", qualname)
+        if qualname in self.index.globals:
+            key = ("global", qualname)
+            if key in self._in_progress:
+                return None
+            self._in_progress.add(key)
+            try:
+                return self.eval(self.index.globals[qualname], depth + 1)
+            finally:
+                self._in_progress.discard(key)
+        return ("name", qualname)
+
+    def returns(self, qualname: str, depth: int = 0) -> Optional[tuple]:
+        """The abstract type a repository function returns (first known return)."""
+        if qualname in self._returns:
+            return self._returns[qualname]
+        if qualname in self._in_progress:
+            return None
+        self._in_progress.add(qualname)
+        result = None
+        for value in self.index.functions[qualname].returns:
+            result = self.eval(value, depth + 1)
+            if result is not None:
+                break
+        self._in_progress.discard(qualname)
+        self._returns[qualname] = result
+        return result
+
+    def apply(self, current: tuple, step: tuple, depth: int) -> Optional[tuple]:
+        """Apply one attribute/call/iteration step to an abstract type."""
+        kind, name = step[0], step[1]
+        if kind == "attr":
+            return self._attr(current, name, depth)
+        if kind == "call":
+            return self._call(current, step[2], depth)
+        if kind == "iter":
+            return self._iter(current)
+        if kind == "enter":
+            return current
+        return None
+
+    def _attr(self, current: tuple, name: str, depth: int) -> Optional[tuple]:
+        tag = current[0]
+        if tag == "name":
+            return self._symbol(f"{current[1]}.{name}", depth)
+        if tag == "cat":
+            if self.catalog.method(current[1], name) is not None:
+                return ("method", current[1], name)
+            return None
+        if tag == "class":
+            if current[1] in self.django_models and name in (self.catalog.django.get("managers") or []):
+                return ("djm", current[1])
+            method = self.index.method_of(current[1], name)
+            return ("func", method) if method else None
+        if tag == "inst":
+            method = self.index.method_of(current[1], name)
+            if method:
+                return ("func", method)
+            klass = self.index.classes.get(current[1])
+            if klass is not None and name in klass.attrs:
+                return self.eval(klass.attrs[name], depth + 1)
+            return self._named_attr(name)
+        if tag == "djobj" or tag == "saobj":
+            relation = self.relation(current[1], name)
+            if relation is not None:
+                if relation.kind == "many":
+                    return ("djrel", relation.target, name) if tag == "djobj" else ("list", ("saobj", relation.target))
+                return (tag, relation.target)
+            if tag == "djobj":
+                return ("bound", current, name)
+            return None
+        if tag in {"djm", "djqs", "djrel", "saq", "sastmt", "sares", "list"}:
+            return ("bound", current, name)
+        if tag == "param":
+            return self._named_attr(name)
+        return None
+
+    def _named_attr(self, name: str) -> Optional[tuple]:
+        if name in self.catalog.parameter_names:
+            return ("cat", self.catalog.parameter_names[name])
+        return None
+
+    def _call(self, current: tuple, args: tuple, depth: int) -> Optional[tuple]:
+        tag = current[0]
+        if tag == "factory":
+            entry = self.catalog.factories.get(current[1]) or {}
+            returns = entry.get("returns")
+            return ("cat", returns) if returns else None
+        if tag == "method":
+            entry = self.catalog.method(current[1], current[2]) or {}
+            returns = entry.get("returns")
+            return ("cat", returns) if returns else None
+        if tag == "cat":
+            entry = self.catalog.method(current[1], "__call__") or {}
+            return ("cat", entry["returns"]) if entry.get("returns") else None
+        if tag == "func":
+            return self.returns(current[1], depth + 1)
+        if tag == "class":
+            if current[1] in self.django_models:
+                return ("djobj", current[1])
+            return ("inst", current[1])
+        if tag == "name":
+            return self._external_call(current[1], args, depth)
+        if tag == "bound":
+            return self._orm_method(current[1], current[2], args, depth)
+        return None
+
+    def _external_call(self, qualname: str, args: tuple, depth: int) -> Optional[tuple]:
+        builders = self.catalog.sqlalchemy.get("statement_builders") or {}
+        short = qualname.rsplit(".", 1)[-1]
+        if qualname in builders or (short in {"select", "insert", "update", "delete"} and "sqlalchemy" in qualname):
+            statement_kind = builders.get(qualname, "read" if short == "select" else "write")
+            model = self._model_arg(args, depth)
+            return ("sastmt", model, (), statement_kind)
+        if qualname in {"builtins.list", "list", "sorted", "builtins.sorted"} and args:
+            inner = self.eval(args[0], depth + 1)
+            if inner and inner[0] in {"djqs", "sares", "list"}:
+                return inner
+        if short in set(self.catalog.sqlalchemy.get("loader_options") or []):
+            return ("loader", short, tuple(_plain_name(a).rsplit(".", 1)[-1] for a in args))
+        return None
+
+    def _model_arg(self, args: tuple, depth: int) -> str:
+        for arg in args[:1]:
+            evaluated = self.eval(arg, depth + 1)
+            if evaluated and evaluated[0] == "class":
+                return evaluated[1]
+        return ""
+
+    def _orm_method(self, base: tuple, method: str, args: tuple, depth: int) -> Optional[tuple]:
+        tag = base[0]
+        django = self.catalog.django
+        if tag in {"djm", "djqs", "djrel"}:
+            model = base[1]
+            select = base[2] if tag == "djqs" else ()
+            prefetch = base[3] if tag == "djqs" else ()
+            if method == "select_related":
+                names = tuple(_string_args(args)) or ("*",)
+                return ("djqs", model, select + names, prefetch)
+            if method == "prefetch_related":
+                return ("djqs", model, select, prefetch + tuple(_string_args(args)))
+            if method in {"values", "values_list"}:
+                return ("djvalues", model)
+            if method in (django.get("lazy") or []):
+                return ("djqs", model, select, prefetch)
+            if method in {"get", "first", "last", "earliest", "latest", "create"}:
+                return ("djobj", model)
+            return None
+        if tag == "djobj":
+            return None
+        if tag in {"saq", "sastmt"}:
+            model, options = base[1], base[2]
+            if method == "options":
+                extra = []
+                for arg in args:
+                    loader = self.eval(arg, depth + 1)
+                    if loader and loader[0] == "loader" and loader[1] not in {"lazyload", "noload", "raiseload"}:
+                        extra.extend(loader[2])
+                return (tag, model, options + tuple(extra)) + base[3:]
+            if tag == "saq":
+                if method in {"first", "one", "one_or_none", "get"}:
+                    return ("saobj", model)
+                if method == "all":
+                    return ("sares", model, options)
+            return base
+        if tag == "sares":
+            if method in {"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none"}:
+                return ("saobj", base[1])
+            return base
+        return None
+
+    def session_result(self, statement: Optional[tuple], method: str) -> Optional[tuple]:
+        """What ``session.execute/scalars/get(statement)`` returns."""
+        if statement and statement[0] == "sastmt" and statement[1]:
+            if method in {"scalar"}:
+                return ("saobj", statement[1])
+            return ("sares", statement[1], statement[2])
+        return None
+
+    def _iter(self, current: tuple) -> Optional[tuple]:
+        tag = current[0]
+        if tag == "djqs":
+            return ("djobj", current[1])
+        if tag == "djrel":
+            return ("djobj", current[1])
+        if tag in {"sares", "saq"}:
+            return ("saobj", current[1])
+        if tag == "list":
+            return current[1]
+        return None
+
+
+def _string_args(args: tuple) -> list:
+    out = []
+    for arg in args:
+        if arg[0].startswith("s:"):
+            out.append(arg[0][2:])
+    return out
+
+
+def function_of(index: RepoIndex, qualname: str) -> Function:
+    """The :class:`Function` named ``qualname``."""
+    return index.functions[qualname]
