@@ -153,6 +153,46 @@ def _names_read(node: cst.CSTNode) -> set:
     return found
 
 
+_COLLECTIONS = {"list", "List", "set", "Set", "Sequence", "Collection", "Iterable", "WriteOnlyMapped",
+                "DynamicMapped", "AppenderQuery"}
+_WRAPPERS = {"Mapped", "Optional", "Annotated"}
+
+
+def _annotated_class(node: cst.BaseExpression, many: bool = False) -> tuple:
+    """``Mapped[list["Item"]]`` -> ("Item", True); ``Mapped[Optional[User]]`` -> ("User", False)."""
+    if isinstance(node, cst.Subscript):
+        head = (dotted(node.value) or "").split(".")[-1]
+        if node.slice and isinstance(node.slice[0].slice, cst.Index):
+            inner = node.slice[0].slice.value
+            if head in _COLLECTIONS:
+                return _annotated_class(inner, True)
+            if head in _WRAPPERS:
+                return _annotated_class(inner, many)
+        return "", many
+    if isinstance(node, cst.BinaryOperation):
+        return _annotated_class(node.left, many)
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        text = (_string_value(node) or "").strip()
+        if "[" in text:
+            try:
+                return _annotated_class(cst.parse_expression(text), many)
+            except cst.ParserSyntaxError:
+                return "", many
+        return text, many
+    return (dotted(node) or ""), many
+
+
+def _handed_out(node: cst.BaseExpression) -> list:
+    """Names a return/yield hands to the caller: ``conn``, ``(conn, cur)``, ``Wrapper(conn)``."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for el in node.elements for n in _handed_out(el.value)]
+    if isinstance(node, cst.Call):
+        return [arg.value.value for arg in node.args if isinstance(arg.value, cst.Name)]
+    return []
+
+
 class _Scope:
     """Per-function traversal state."""
 
@@ -179,6 +219,7 @@ class FactExtractor(cst.CSTVisitor):
         self.scopes: list = [_Scope(top)]
         self.class_stack: list = []
         self.role_stack: list = []  # (role, bound_to) for the call being visited next
+        self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -227,6 +268,13 @@ class FactExtractor(cst.CSTVisitor):
             return extend(self.value(node.func, depth + 1), ("call", "", args))
         if isinstance(node, cst.Await):
             return self.value(node.expression, depth + 1)
+        if isinstance(node, cst.Subscript):
+            kinds = {"slice" if isinstance(el.slice, cst.Slice) else "index" for el in node.slice}
+            kind = "slice" if kinds == {"slice"} else "index"
+            return extend(self.value(node.value, depth + 1), (kind, "", ()))
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            element = self.comprehension_values.get(id(node))
+            return extend(element, ("collect", "", ())) if element else UNKNOWN
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
             text = _string_value(node)
             return (f"s:{text}", ()) if text is not None else UNKNOWN
@@ -234,6 +282,10 @@ class FactExtractor(cst.CSTVisitor):
 
     def _bind(self, name: str, value: Val) -> None:
         scope = self.scope
+        if value[0] == "?":
+            value = (f"p:{name}:", ())
+        else:
+            value = extend(value, ("as", name, ()))
         scope.locals[name] = value
         for loop in scope.loop_stack:
             if name not in loop.bound:
@@ -319,6 +371,8 @@ class FactExtractor(cst.CSTVisitor):
             if not isinstance(target, cst.Name):
                 continue
             fld = ClassField(name=target.value, line=self._line(small), func=None)
+            if isinstance(small, cst.AnnAssign):
+                fld.annotation, fld.annotation_many = _annotated_class(small.annotation.annotation)
             if isinstance(value, cst.Call):
                 fld.func = self.value(value.func)
                 for arg in value.args:
@@ -471,14 +525,14 @@ class FactExtractor(cst.CSTVisitor):
         if node.value is not None:
             self._visit_with_role(node.value, "return", "")
             self.scope.function.returns.append(self.value(node.value))
-            self.scope.function.escaped.extend(_names_read(node.value))
+            self.scope.function.escaped.extend(_handed_out(node.value))
         return False
 
     def visit_Yield(self, node: cst.Yield) -> bool:
         if isinstance(node.value, cst.BaseExpression):
             self._visit_with_role(node.value, "yield", "")
             self.scope.function.returns.append(self.value(node.value))
-            self.scope.function.escaped.extend(_names_read(node.value))
+            self.scope.function.escaped.extend(_handed_out(node.value))
         return False
 
     def visit_Try(self, node: cst.Try) -> bool:
@@ -609,6 +663,7 @@ class FactExtractor(cst.CSTVisitor):
             comp = comp.inner_for_in
         for element in elements:
             self._visit_with_role(element, "arg", "")
+        self.comprehension_values[id(node)] = self.value(elements[-1])
         for _ in range(pushed):
             self.scope.loop_stack.pop()
         self.scope.locals = {**saved, **{k: v for k, v in self.scope.locals.items() if k in saved}}

@@ -120,6 +120,8 @@ class ClassField:
     func: Optional[Val]  # callee of the assigned call (``models.ForeignKey``)
     args: list = field(default_factory=list)  # positional args: Val
     kwargs: dict = field(default_factory=dict)  # keyword -> string constant or qualified name
+    annotation: str = ""  # the class named by ``Mapped[...]``-style annotations
+    annotation_many: bool = False  # the annotation is a collection (``Mapped[list["X"]]``)
 
 
 @dataclass

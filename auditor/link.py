@@ -180,6 +180,8 @@ class Program:
         for loop in func.loops:
             if loop.iter_val is None:
                 continue
+            if _reads_loop_target(func, loop):
+                continue  # ``for item in order.items.all()``: a relation of the outer row, DB102's case
             evaluated = self.resolver.eval(loop.iter_val)
             if evaluated and evaluated[0] in {"djqs", "saq", "djrel"}:
                 parent = loop.parent
@@ -311,6 +313,17 @@ def _base_text(value: tuple) -> str:
     origin, steps = value
     parts = [origin.split(":", 1)[-1]] + [s[1] for s in steps if s[0] == "attr"]
     return ".".join(parts)
+
+
+def _reads_loop_target(func: Function, loop: Loop) -> bool:
+    """Does the loop iterate something reached from an enclosing loop's variable?"""
+    head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", loop.iter_text)
+    current = loop.parent
+    while head and current is not None:
+        if head.group(0) in func.loops[current].targets:
+            return True
+        current = func.loops[current].parent
+    return False
 
 
 def _names_of_loop_iter(func: Function, loop: Loop) -> set:

@@ -17,6 +17,7 @@ into an abstract type (a tuple whose first item is its kind):
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -24,6 +25,7 @@ from auditor.catalog import Catalog
 from auditor.facts import ClassDef, Function, ModuleFacts, Val
 
 _MAX_DEPTH = 40
+_BUILTINS = set(dir(builtins))
 
 
 @dataclass
@@ -193,12 +195,17 @@ class Resolver:
         for fld in klass.fields:
             if fld.func is None or _plain_name(fld.func).split(".")[-1] != "relationship":
                 continue
-            if not fld.args:
+            if fld.args:
+                reference = fld.args[0]
+            elif fld.annotation:
+                reference = (f"s:{fld.annotation}", ())
+            else:
                 continue
-            target = self._model_ref(fld.args[0], module, klass.qualname)
+            target = self._model_ref(reference, module, klass.qualname)
             lazy = fld.kwargs.get("lazy", "select")
             uselist = fld.kwargs.get("uselist", "")
-            kind = "forward" if uselist == "False" else "many"
+            many = fld.annotation_many if fld.annotation else uselist != "False"
+            kind = "many" if many and uselist != "False" else "forward"
             self._add(Relation(klass.qualname, fld.name, kind, target, "sqlalchemy",
                                eager=lazy in eager_values, line=fld.line, path=module.path))
             backref = fld.kwargs.get("backref", "")
@@ -252,9 +259,12 @@ class Resolver:
                 steps.pop(0)
             current = self._symbol(qualname, depth)
         for step in steps:
-            if current is None:
-                return None
-            current = self.apply(current, step, depth)
+            if step[0] == "as":
+                if current is None or current[0] == "param":
+                    current = self._named_attr(step[1]) or current
+                continue
+            if current is not None:
+                current = self.apply(current, step, depth)
         return current
 
     def _symbol_known(self, qualname: str) -> bool:
@@ -293,6 +303,9 @@ class Resolver:
                 return self.eval(self.index.globals[qualname], depth + 1)
             finally:
                 self._in_progress.discard(key)
+        module, _, short = qualname.rpartition(".")
+        if short in _BUILTINS and module in self.index.modules:
+            return ("name", f"builtins.{short}")
         return ("name", qualname)
 
     def returns(self, qualname: str, depth: int = 0) -> Optional[tuple]:
@@ -322,6 +335,13 @@ class Resolver:
             return self._iter(current)
         if kind == "enter":
             return current
+        if kind == "collect":
+            return ("list", current)
+        if kind in {"index", "slice"}:
+            if current[0] in {"djqs", "sares", "saq"}:
+                return current if kind == "slice" else self._iter(current)
+            if current[0] == "list":
+                return current if kind == "slice" else current[1]
         return None
 
     def _attr(self, current: tuple, name: str, depth: int) -> Optional[tuple]:
@@ -354,7 +374,7 @@ class Resolver:
             if tag == "djobj":
                 return ("bound", current, name)
             return None
-        if tag in {"djm", "djqs", "djrel", "saq", "sastmt", "sares", "list"}:
+        if tag in {"djm", "djqs", "djrel", "saq", "sastmt", "sares", "list", "djvalues"}:
             return ("bound", current, name)
         if tag == "param":
             return self._named_attr(name)
@@ -372,6 +392,9 @@ class Resolver:
             returns = entry.get("returns")
             return ("cat", returns) if returns else None
         if tag == "method":
+            orm_result = self._sqlalchemy_call(current[1], current[2], args, depth)
+            if orm_result is not None:
+                return orm_result
             entry = self.catalog.method(current[1], current[2]) or {}
             returns = entry.get("returns")
             return ("cat", returns) if returns else None
@@ -390,6 +413,21 @@ class Resolver:
             return self._orm_method(current[1], current[2], args, depth)
         return None
 
+    def _sqlalchemy_call(self, type_name: str, method: str, args: tuple, depth: int) -> Optional[tuple]:
+        """``session.scalars(select(M))``, ``session.get(M, id)``, ``session.query(M)``: keep the model."""
+        if not type_name.startswith("sqlalchemy.") or not args:
+            return None
+        if method in {"execute", "scalars", "scalar"}:
+            return self.session_result(self.eval(args[0], depth + 1), method)
+        model = self._model_arg(args, depth)
+        if not model:
+            return None
+        if method in {"get", "get_one", "merge"}:
+            return ("saobj", model)
+        if method == "query":
+            return ("saq", model, ())
+        return None
+
     def _external_call(self, qualname: str, args: tuple, depth: int) -> Optional[tuple]:
         builders = self.catalog.sqlalchemy.get("statement_builders") or {}
         short = qualname.rsplit(".", 1)[-1]
@@ -397,7 +435,7 @@ class Resolver:
             statement_kind = builders.get(qualname, "read" if short == "select" else "write")
             model = self._model_arg(args, depth)
             return ("sastmt", model, (), statement_kind)
-        if qualname in {"builtins.list", "list", "sorted", "builtins.sorted"} and args:
+        if qualname in {"builtins.list", "builtins.sorted"} and args:
             inner = self.eval(args[0], depth + 1)
             if inner and inner[0] in {"djqs", "sares", "list"}:
                 return inner
@@ -410,6 +448,8 @@ class Resolver:
             evaluated = self.eval(arg, depth + 1)
             if evaluated and evaluated[0] == "class":
                 return evaluated[1]
+            if evaluated and evaluated[0] == "name" and evaluated[1].rsplit(".", 1)[-1][:1].isupper():
+                return evaluated[1]  # a model defined outside the scanned tree
         return ""
 
     def _orm_method(self, base: tuple, method: str, args: tuple, depth: int) -> Optional[tuple]:
@@ -448,6 +488,12 @@ class Resolver:
                 if method == "all":
                     return ("sares", model, options)
             return base
+        if tag == "list":
+            if method in {"get", "pop", "setdefault"}:
+                return base[1]
+            if method in {"values", "copy"}:
+                return base
+            return None
         if tag == "sares":
             if method in {"first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none"}:
                 return ("saobj", base[1])

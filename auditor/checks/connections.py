@@ -81,7 +81,7 @@ def _unpooled(program: Program, function, info: CallInfo):
 
 def _opens_fresh_connection(program: Program, info: CallInfo) -> tuple:
     """(is it a new connection, the catalog type) for a call site."""
-    if info.effect == "connect":
+    if info.effect in {"connect", "connect-local"}:
         entry = program.catalog.factories.get(info.detail) or {}
         return True, entry.get("returns", "")
     for target in info.targets:
