@@ -7,6 +7,7 @@ its result is used and whether it sits in a ``finally`` block.
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Sequence, Union
 
 import libcst as cst
@@ -809,9 +810,14 @@ def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
     except cst.ParserSyntaxError as exc:
         text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
         facts = ModuleFacts(path=path, module=module_name, lines=text.count("\n") + 1)
-        facts.error = f"syntax error at line {exc.raw_line}: {str(exc.message).splitlines()[0]}"
+        detail = str(exc.message).splitlines()[0]
+        detail = re.sub(r"^parser error: error at \d+:\d+: ", "", detail)
+        facts.error = f"syntax error at line {exc.raw_line}: {detail} (not analysed)"
         return facts
-    text = tree.code
+    if isinstance(source, bytes):
+        text = source.decode(tree.encoding, "replace")
+    else:
+        text = source
     lines = text.splitlines()
     extractor = FactExtractor(path, module_name, lines)
     MetadataWrapper(tree, unsafe_skip_copy=True).visit(extractor)

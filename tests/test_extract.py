@@ -1,0 +1,97 @@
+"""Facts extracted from one module: imports, definitions, calls, loops, receiver types."""
+
+from __future__ import annotations
+
+import textwrap
+
+from auditor.catalog import load_catalog
+from auditor.extract import extract_facts, module_name_for
+from auditor.link import Program
+
+SOURCE = textwrap.dedent('''
+    import psycopg2 as pg
+    from sqlalchemy.orm import Session
+    from . import repo
+    from .models import Order as O
+
+
+    class Service:
+        def __init__(self, dsn):
+            self.conn = pg.connect(dsn)
+
+        @staticmethod
+        def helper(x):
+            return x
+
+        async def run(self, ids, db: Session):
+            cur = self.conn.cursor()
+            for i in ids:
+                cur.execute("SELECT 1 WHERE id = %s", (i,))
+            rows = [repo.fetch(cur, j) for j in ids if j]
+            return rows
+''')
+
+
+def facts():
+    return extract_facts("app/service.py", SOURCE)
+
+
+def test_module_name_from_path():
+    assert module_name_for("app/service.py") == "app.service"
+    assert module_name_for("app/__init__.py") == "app"
+
+
+def test_imports_and_aliases_are_resolved():
+    imports = facts().imports
+    assert imports["pg"] == "psycopg2"
+    assert imports["Session"] == "sqlalchemy.orm.Session"
+    assert imports["repo"] == "app.repo"
+    assert imports["O"] == "app.models.Order"
+
+
+def test_functions_have_qualified_names_async_flag_and_decorators():
+    by_name = {f.qualname: f for f in facts().functions}
+    assert set(by_name) == {"app.service.<module>", "app.service.Service.__init__",
+                            "app.service.Service.helper", "app.service.Service.run"}
+    assert by_name["app.service.Service.run"].is_async
+    assert by_name["app.service.Service.helper"].decorators[0][0] == "staticmethod"
+    assert by_name["app.service.Service.run"].params == [["self", ""], ["ids", ""], ["db", "sqlalchemy.orm.Session"]]
+
+
+def test_calls_know_their_loop_and_arguments():
+    run = {f.name: f for f in facts().functions}["run"]
+    calls = {c.text: c for c in run.calls}
+    assert calls["self.conn.cursor"].loop is None
+    execute = calls["cur.execute"]
+    assert execute.line == 19 and execute.loop == 0 and execute.sql == "SELECT 1 WHERE id = %s"
+    assert execute.names == ["cur", "i"]
+    fetch = calls["repo.fetch"]
+    assert fetch.loop == 1 and run.loops[1].kind == "comprehension"
+    assert [loop.iter_text for loop in run.loops] == ["ids", "ids"]
+
+
+def test_self_attribute_types_come_from_init():
+    service = facts().classes[0]
+    assert service.attrs["conn"][0] == "g:psycopg2"
+
+
+def test_receiver_types_resolve_through_self_attributes():
+    program = Program([facts()], load_catalog())
+    infos = {i.call.text: i for i in program.calls["app.service.Service.run"]}
+    assert infos["cur.execute"].effect == "read"
+    assert infos["cur.execute"].detail == "dbapi.Cursor.execute"
+    init = {i.call.text: i for i in program.calls["app.service.Service.__init__"]}
+    assert init["pg.connect"].effect == "connect"
+
+
+def test_syntax_error_is_recorded_not_raised():
+    broken = extract_facts("bad.py", "def f(:\n    pass\n")
+    assert broken.error == "syntax error at line 2: expected one of ), *, **, NAME (not analysed)"
+    assert broken.functions == []
+
+
+def test_python_312_syntax_parses_whatever_the_interpreter():
+    source = "type Point = tuple[float, float]\n\ndef first[T](xs: list[T]) -> T:\n    return xs[0]\n"
+    parsed = extract_facts("new.py", source)
+    assert parsed.error == ""
+    assert [f.name for f in parsed.functions] == ["<module>", "first"]
