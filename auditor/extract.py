@@ -183,6 +183,19 @@ def _annotated_class(node: cst.BaseExpression, many: bool = False) -> tuple:
     return (dotted(node) or ""), many
 
 
+def _argument_kind(node: cst.BaseExpression) -> str:
+    """A coarse kind of an argument: str, fstring, name, call, other."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        return "str"
+    if isinstance(node, cst.FormattedString):
+        return "fstring"
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return "name"
+    if isinstance(node, cst.Call):
+        return "call"
+    return "other"
+
+
 def _handed_out(node: cst.BaseExpression) -> list:
     """Names a return/yield hands to the caller: ``conn``, ``(conn, cur)``, ``Wrapper(conn)``."""
     if isinstance(node, cst.Name):
@@ -721,8 +734,10 @@ class FactExtractor(cst.CSTVisitor):
             for arg in node.args:
                 names |= _names_read(arg.value)
             call.names = sorted(names)
+        call.arg_count = len(node.args)
         if node.args:
             first = node.args[0].value
+            call.first_arg = _argument_kind(first)
             sql = _string_value(first)
             if sql is not None:
                 call.sql = sql

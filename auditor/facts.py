@@ -75,6 +75,8 @@ class Call:
     names: list = field(default_factory=list)  # names read by the receiver and arguments (in loops only)
     sql: str = ""  # first argument when it is a string literal or a module constant
     sql_name: str = ""  # name of the constant or local the SQL came from
+    first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
+    arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False
     excerpt: str = ""
 

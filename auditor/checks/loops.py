@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.checks.base import effective_loops, loop_bound_names, loop_description, make_finding
 from auditor.link import CallInfo, Program
 
+STATEMENT_PARAMETERS = {"sql", "query", "statement", "stmt", "command", "ddl", "script"}
 _REMEDIATION = {
     "DB101": "Fetch all rows in one statement before the loop ({hint}) and look them up in a dict "
              "keyed by id inside the loop.",
@@ -38,7 +39,10 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list):
         return None
     loop = loops[0]
     call = info.call
-    invariant = not (set(call.names) & loop_bound_names(function, loops))
+    bound = loop_bound_names(function, loops)
+    if _runs_a_list_of_statements(program, info, bound):
+        return None
+    invariant = not (set(call.names) & bound)
     chain = read or write
     orm = program.effect_is_orm(info, "read" if read else "write")
     through = len(chain) > 1
@@ -73,6 +77,31 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list):
         call.excerpt, chain=[f"{info.path}:{loop.line} {loop_description(loop)}"] + [h.render() for h in chain],
         context=context, severity_steps=1 if depth > 1 else 0, confidence=confidence,
     )
+
+
+def _runs_a_list_of_statements(program: Program, info: CallInfo, bound: set) -> bool:
+    """``for sql in statements: cursor.execute(sql)``: a script, not one statement per row.
+
+    The statement itself changes with the loop and carries no parameters: each iteration runs
+    a different statement (DDL, migrations), which no batching or IN-list can merge.
+    """
+    call = info.call
+    if call.first_arg not in {"name", "call"} or call.arg_count != 1 or call.sql:
+        return False
+    if not (set(call.names) & bound):
+        return False
+    if call.args:
+        statement = program.resolver.eval(call.args[0])
+        if statement and statement[0] == "sastmt":
+            return False  # ``update(User).where(User.id == uid)``: one statement shape per row
+    if info.effect in {"read", "write"}:
+        return True
+    for target in info.targets:
+        params = program.index.functions[target].params
+        names = [name for name, _ in params if name not in {"self", "cls"}]
+        if names and names[0] in STATEMENT_PARAMETERS:
+            return True
+    return False
 
 
 def _hint(rule: str, orm: bool, program: Program, info: CallInfo) -> str:
