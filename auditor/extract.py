@@ -183,6 +183,23 @@ def _annotated_class(node: cst.BaseExpression, many: bool = False) -> tuple:
     return (dotted(node) or ""), many
 
 
+def _callee_text(node: cst.BaseExpression, depth: int = 0) -> str:
+    """A one-line label of a callee: ``Order.objects.filter(...).first``."""
+    if depth > 8:
+        return "…"
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_callee_text(node.value, depth + 1)}.{node.attr.value}"
+    if isinstance(node, cst.Call):
+        return f"{_callee_text(node.func, depth + 1)}(...)"
+    if isinstance(node, cst.Subscript):
+        return f"{_callee_text(node.value, depth + 1)}[...]"
+    if isinstance(node, cst.Await):
+        return _callee_text(node.expression, depth + 1)
+    return "(…)"
+
+
 def _argument_kind(node: cst.BaseExpression) -> str:
     """A coarse kind of an argument: str, fstring, name, call, other."""
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
@@ -708,7 +725,7 @@ class FactExtractor(cst.CSTVisitor):
             _, role, bound = self.role_stack.pop()
         scope = self.scope
         line, col, end_line = self._span(node)
-        text = dotted(node.func) or cst.Module(body=[]).code_for_node(node.func).strip()[:80]
+        text = _callee_text(node.func)
         loop = scope.loop_stack[-1].id if scope.loop_stack else None
         call = Call(
             line=line,
@@ -783,7 +800,7 @@ class FactExtractor(cst.CSTVisitor):
             if loop is not None:
                 scope.function.accesses.append(
                     Access(loop.id, func.value.value.value, func.value.attr.value, func.attr.value,
-                           self._line(node))
+                           self._line(node), self._excerpt(self._line(node)))
                 )
 
     def _loop_of_target(self, name: str) -> Optional[Loop]:
@@ -797,7 +814,8 @@ class FactExtractor(cst.CSTVisitor):
             loop = self._loop_of_target(node.value.value)
             if loop is not None:
                 self.scope.function.accesses.append(
-                    Access(loop.id, node.value.value, node.attr.value, "", self._line(node))
+                    Access(loop.id, node.value.value, node.attr.value, "", self._line(node),
+                           self._excerpt(self._line(node)))
                 )
         return True
 

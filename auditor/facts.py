@@ -90,6 +90,7 @@ class Access:
     attr: str
     method: str  # the method called on the attribute, if any (``order.items.all()`` -> "all")
     line: int
+    excerpt: str = ""
 
 
 @dataclass

@@ -46,7 +46,7 @@ def check_lazy_loads(program: Program) -> list:
                        f"`{loop_description(loop)}` (line {loop.line}); the loop's query does not load it.")
             findings.append(make_finding(
                 "DB102", program, function, facts.path, access.line, 0, access.line, message, fix,
-                _line_text(program, facts.path, access.line, function),
+                access.excerpt,
                 chain=[f"{facts.path}:{loop.line} {loop_description(loop)}",
                        f"{facts.path}:{access.line} {access.name}.{access.attr}",
                        f"{relation.path}:{relation.line} {model}.{access.attr} ({relation.orm} relation)"],
@@ -89,10 +89,3 @@ def _fix(relation, model: str) -> str:
     return (f"Add `.prefetch_related(\"{relation.attr}\")` to the QuerySet the loop iterates; filter "
             f"with a `Prefetch(\"{relation.attr}\", queryset=...)` object instead of `.filter()` "
             f"inside the loop.")
-
-
-def _line_text(program: Program, path: str, line: int, function) -> str:
-    for call in function.calls:
-        if call.line == line:
-            return call.excerpt
-    return ""
