@@ -46,6 +46,14 @@ class Catalog:
                 return methods[method] or {}
         return None
 
+    def attribute(self, type_name: str, name: str) -> Optional[str]:
+        """The type of a data attribute (``db.session``), inherited through ``extends``."""
+        for lineage_name in self.lineage(type_name):
+            attributes = self.type_info(lineage_name).get("attributes") or {}
+            if name in attributes:
+                return attributes[name]
+        return None
+
     def flag(self, type_name: str, key: str, default: bool = False) -> bool:
         """A boolean attribute of a type, inherited through ``extends``."""
         for name in self.lineage(type_name):

@@ -29,6 +29,7 @@ from auditor.facts import (
 MODULE_SCOPE = "<module>"
 _CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
 _MAX_ARG_VALS = 4
+_MUTATING_METHODS = {"append", "extend", "add", "update", "insert", "setdefault", "__setitem__"}
 _HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
 
 
@@ -87,13 +88,24 @@ def _string_value(node: cst.BaseExpression) -> Optional[str]:
 def _literal_size(node: cst.BaseExpression) -> Optional[int]:
     """Item count of a list/tuple/set/dict literal of constants, or of ``range(<= const)``."""
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        if all(_is_constant(el.value) for el in node.elements):
+        if not any(isinstance(el, cst.StarredElement) for el in node.elements):
             return len(node.elements)
         return None
     if isinstance(node, cst.Dict):
-        if all(isinstance(el, cst.DictElement) and _is_constant(el.key) for el in node.elements):
+        if all(isinstance(el, cst.DictElement) for el in node.elements):
             return len(node.elements)
         return None
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in {"items", "keys", "values"}
+        and not node.args
+    ):
+        return _literal_size(node.func.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in {
+        "enumerate", "sorted", "reversed", "list", "tuple", "set"
+    } and len(node.args) == 1:
+        return _literal_size(node.args[0].value)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
         ints = [_int_value(a.value) for a in node.args]
         if ints and all(i is not None for i in ints):
@@ -230,6 +242,7 @@ class _Scope:
     def __init__(self, function: Function) -> None:
         self.function = function
         self.locals: dict = {}
+        self.literal_sizes: dict = {}  # local name -> item count of the literal it was bound to
         self.loop_stack: list = []
         self.finally_depth = 0
 
@@ -522,22 +535,32 @@ class FactExtractor(cst.CSTVisitor):
         self._visit_with_role(value, role, bound)
         for target in targets:
             if isinstance(target, (cst.Attribute, cst.Subscript)):
-                target.visit(self)
+                if isinstance(target.value, cst.Name):
+                    self.scope.literal_sizes.pop(target.value.value, None)  # mutated: size unknown
+                target.value.visit(self)  # ``row.site = x`` stores: only ``row`` is read
+                if isinstance(target, cst.Subscript):
+                    for element in target.slice:
+                        element.visit(self)
                 if isinstance(value, cst.Name):
                     self.scope.function.escaped.append(value.value)
         symbolic = self.value(value)
         if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], cst.Name):
             name = targets[0].value
             size = _literal_size(value)
-            if size is not None:
+            if size:
                 self.facts.constants[name] = size
             else:
                 text = _string_value(value)
                 if text is not None:
                     self.facts.constants[name] = text
+        size = _literal_size(value)
         for target in targets:
             if isinstance(target, cst.Name):
                 self._bind(target.value, symbolic)
+                if size and not self._in_module_scope():
+                    self.scope.literal_sizes[target.value] = size
+                else:
+                    self.scope.literal_sizes.pop(target.value, None)
             elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
                 self._store_attr(target.value.value, target.attr.value, symbolic)
             else:
@@ -632,10 +655,8 @@ class FactExtractor(cst.CSTVisitor):
             iter_val=self.value(iter_node) if iter_node is not None else None,
             literal_size=_literal_size(iter_node) if iter_node is not None else None,
         )
-        if iter_node is not None and loop.literal_size is None and isinstance(iter_node, cst.Name):
-            const = self.facts.constants.get(iter_node.value)
-            if isinstance(const, int) and iter_node.value not in scope.locals:
-                loop.literal_size = const
+        if iter_node is not None and loop.literal_size is None:
+            loop.literal_size = self._named_literal_size(iter_node)
         scope.function.loops.append(loop)
         scope.loop_stack.append(loop)
         if target is not None:
@@ -660,6 +681,23 @@ class FactExtractor(cst.CSTVisitor):
         ):
             item = extend(self.value(iter_node.args[0].value), ("iter", "", ()))
             self.scope.locals[target.elements[1].value.value] = item
+
+    def _named_literal_size(self, node: cst.BaseExpression) -> Optional[int]:
+        """Size of the literal a local or module constant holds (``for e in EMAILS``, ``x.items()``)."""
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in {"items", "keys", "values"}
+        ):
+            node = node.func.value
+        if not isinstance(node, cst.Name):
+            return None
+        if node.value in self.scope.literal_sizes:
+            return self.scope.literal_sizes[node.value]
+        const = self.facts.constants.get(node.value)
+        if isinstance(const, int) and node.value not in self.scope.locals:
+            return const
+        return None
 
     def visit_For(self, node: cst.For) -> bool:
         self._visit_with_role(node.iter, "iter", "")
@@ -752,8 +790,9 @@ class FactExtractor(cst.CSTVisitor):
                 names |= _names_read(arg.value)
             call.names = sorted(names)
         call.arg_count = len(node.args)
-        if node.args:
-            first = node.args[0].value
+        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+        if positional:
+            first = positional[0].value
             call.first_arg = _argument_kind(first)
             sql = _string_value(first)
             if sql is not None:
@@ -763,13 +802,20 @@ class FactExtractor(cst.CSTVisitor):
                 const = self.facts.constants.get(first.value)
                 if isinstance(const, str):
                     call.sql = const
+        if (
+            isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.attr.value in _MUTATING_METHODS
+        ):
+            scope.literal_sizes.pop(node.func.value.value, None)
         self._record_close(node, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
         node.func.visit(self)
+        handoff = self._is_handoff(node)
         for arg in node.args:
-            if isinstance(arg.value, cst.Name) and role != "iter":
-                scope.function.escaped.append(arg.value.value) if self._is_handoff(node) else None
+            if handoff:
+                scope.function.escaped.extend(_handed_out(arg.value))
             self._visit_with_role(arg.value, "arg", "")
         return False
 

@@ -52,6 +52,7 @@ class CallInfo:
     path: str
     effect: str = ""  # read | write | batch | connect | engine | pool | checkout | ""
     orm: bool = False
+    local: bool = False  # an in-process database (SQLite): no network round trip
     targets: list = field(default_factory=list)  # repository functions it calls
     detail: str = ""
     synthetic: bool = False  # a QuerySet evaluated by iteration, not a call
@@ -62,7 +63,7 @@ class Summary:
     """Effects of a function, each with the chain that shows it."""
 
     chains: dict = field(default_factory=dict)  # effect -> list[Hop]
-    orm: dict = field(default_factory=dict)  # effect -> bool (the query at the chain's end is ORM)
+    terminal: dict = field(default_factory=dict)  # effect -> the CallInfo at the chain's end
     returns_connection: bool = False
 
 
@@ -135,10 +136,11 @@ class Program:
         entry = self.catalog.method(type_name, method) or {}
         effect = entry.get("effect", "")
         info.detail = f"{type_name}.{method}"
+        info.local = not self.catalog.flag(type_name, "network", True)
         if effect == "query":
             info.effect = "read"
             info.orm = bool(entry.get("orm"))
-            if _WRITE_SQL.match(call.sql or ""):
+            if _WRITE_SQL.match(call.sql or "") or (call.args and _builds_core_write(call.args[0])):
                 info.effect = "write"
             if type_name.startswith("sqlalchemy.") and call.args:
                 statement = self.resolver.eval(call.args[0])
@@ -200,7 +202,7 @@ class Program:
                 effect = "connect" if info.effect in {"connect", "engine"} else info.effect
                 if effect in {"read", "write", "connect"} and effect not in summary.chains:
                     summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
-                    summary.orm[effect] = info.orm
+                    summary.terminal[effect] = info
             self.summaries[qualname] = summary
         changed = True
         while changed:
@@ -215,7 +217,7 @@ class Program:
                         for effect, chain in callee.chains.items():
                             if effect not in summary.chains:
                                 summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
-                                summary.orm[effect] = callee.orm.get(effect, False)
+                                summary.terminal[effect] = callee.terminal[effect]
                                 changed = True
         for qualname, summary in self.summaries.items():
             if "connect" in summary.chains:
@@ -234,15 +236,15 @@ class Program:
                 return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect]
         return None
 
-    def effect_is_orm(self, info: CallInfo, effect: str) -> bool:
-        """Whether the query that gives ``info`` its effect is an ORM query."""
+    def terminal(self, info: CallInfo, effect: str) -> CallInfo:
+        """The call at the end of the chain that gives ``info`` its ``effect``."""
         if info.effect == effect:
-            return info.orm
+            return info
         for target in info.targets:
             summary = self.summaries.get(target)
-            if summary and effect in summary.chains:
-                return summary.orm.get(effect, False)
-        return False
+            if summary and effect in summary.terminal:
+                return summary.terminal[effect]
+        return info
 
     # ------------------------------------------------------------ request handlers
     def _find_handlers(self) -> dict:
@@ -300,6 +302,15 @@ class Program:
                         paths[target] = paths[current] + [Hop(info.path, info.call.line, _label(info))]
                         queue.append(target)
         return paths
+
+
+def _builds_core_write(value: tuple) -> bool:
+    """``table.update().where(...)`` / ``table.insert().values(...)``: a SQLAlchemy Core write."""
+    steps = value[1]
+    for index, step in enumerate(steps[:-1]):
+        if step[0] == "attr" and step[1] in {"insert", "update", "delete"} and steps[index + 1][0] == "call":
+            return True
+    return False
 
 
 def _label(info: CallInfo) -> str:

@@ -53,6 +53,7 @@ class RepoIndex:
     class_module: dict = field(default_factory=dict)
     globals: dict = field(default_factory=dict)  # module.NAME -> Val
     classes_by_name: dict = field(default_factory=dict)  # short name -> [qualname]
+    module_aliases: dict = field(default_factory=dict)  # import name -> module, for nested source roots
 
     @classmethod
     def build(cls, all_facts: list) -> "RepoIndex":
@@ -69,7 +70,36 @@ class RepoIndex:
                 index.classes_by_name.setdefault(klass.name, []).append(klass.qualname)
             for name, value in facts.globals.items():
                 index.globals[f"{facts.module}.{name}" if facts.module else name] = value
+        index._alias_nested_roots()
         return index
+
+    def _alias_nested_roots(self) -> None:
+        """Let ``dcim.models`` name ``netbox/dcim/models.py`` when the source root is ``netbox/``.
+
+        Every dotted suffix of a module name that is not itself a module becomes an alias, unless
+        two modules share it (then it stays unresolved rather than guess).
+        """
+        candidates: dict = {}
+        for module in self.modules:
+            parts = module.split(".")
+            for start in range(1, len(parts)):
+                candidates.setdefault(".".join(parts[start:]), set()).add(module)
+        roots = {module.split(".")[0] for module in self.modules}
+        for alias, modules in candidates.items():
+            if len(modules) == 1 and alias.split(".")[0] not in roots:
+                self.module_aliases[alias] = next(iter(modules))
+
+    def canonical(self, qualname: str) -> str:
+        """``qualname`` with an aliased module prefix replaced by the real module name."""
+        if not self.module_aliases:
+            return qualname
+        parts = qualname.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            module = self.module_aliases.get(prefix)
+            if module:
+                return ".".join([module] + parts[end:])
+        return qualname
 
     def known(self, qualname: str) -> bool:
         """True when ``qualname`` names a definition of the repository."""
@@ -93,7 +123,7 @@ class RepoIndex:
         if klass is None:
             return None
         for base in klass.bases:
-            base_name = _plain_name(base)
+            base_name = self.canonical(_plain_name(base))
             if base_name in self.classes:
                 found = self.method_of(base_name, method, seen)
                 if found:
@@ -136,7 +166,7 @@ class Resolver:
                 if qualname in self.django_models:
                     continue
                 for base in klass.bases:
-                    name = _plain_name(base)
+                    name = self.index.canonical(_plain_name(base))
                     if name in bases or name in self.django_models or name.endswith("models.Model"):
                         self.django_models.add(qualname)
                         pending = True
@@ -158,7 +188,7 @@ class Resolver:
             candidates = self.index.classes_by_name.get(short, [])
             same_module = [c for c in candidates if c.startswith(module.module + ".")]
             return (same_module or candidates or [text])[0]
-        name = _plain_name(ref)
+        name = self.index.canonical(_plain_name(ref))
         if name in self.index.classes:
             return name
         short = name.split(".")[-1]
@@ -230,7 +260,7 @@ class Resolver:
                 return found
             klass = self.index.classes.get(name)
             if klass:
-                current.extend(_plain_name(b) for b in klass.bases)
+                current.extend(self.index.canonical(_plain_name(b)) for b in klass.bases)
         return None
 
     # ------------------------------------------------------------ evaluation
@@ -253,7 +283,7 @@ class Resolver:
             _, name, annotation = origin.split(":", 2)
             current = self._param_type(name, annotation)
         else:
-            qualname = origin[2:]
+            qualname = self.index.canonical(origin[2:])
             while steps and steps[0][0] == "attr" and not self._symbol_known(qualname):
                 qualname = f"{qualname}.{steps[0][1]}"
                 steps.pop(0)
@@ -276,6 +306,7 @@ class Resolver:
 
     def _param_type(self, name: str, annotation: str) -> Optional[tuple]:
         if annotation:
+            annotation = self.index.canonical(annotation)
             if annotation in self.catalog.annotations:
                 return ("cat", self.catalog.annotations[annotation])
             if annotation in self.django_models:
@@ -351,10 +382,13 @@ class Resolver:
         if tag == "cat":
             if self.catalog.method(current[1], name) is not None:
                 return ("method", current[1], name)
-            return None
+            attribute = self.catalog.attribute(current[1], name)
+            return ("cat", attribute) if attribute else None
         if tag == "class":
             if current[1] in self.django_models and name in (self.catalog.django.get("managers") or []):
                 return ("djm", current[1])
+            if name == "query" and current[1] not in self.django_models:
+                return ("saq", current[1], ())  # Flask-SQLAlchemy ``Model.query``
             method = self.index.method_of(current[1], name)
             return ("func", method) if method else None
         if tag == "inst":

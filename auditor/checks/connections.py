@@ -80,9 +80,13 @@ def _unpooled(program: Program, function, info: CallInfo):
 
 
 def _opens_fresh_connection(program: Program, info: CallInfo) -> tuple:
-    """(is it a new connection, the catalog type) for a call site."""
+    """(is it a new connection or a pool checkout, the catalog type) for a call site."""
     if info.effect in {"connect", "connect-local"}:
         entry = program.catalog.factories.get(info.detail) or {}
+        return True, entry.get("returns", "")
+    if info.effect == "checkout" and info.call.role in {"assign", "with"}:
+        type_name, _, method = info.detail.rpartition(".")
+        entry = program.catalog.method(type_name, method) or {}
         return True, entry.get("returns", "")
     for target in info.targets:
         summary = program.summaries.get(target)
@@ -99,6 +103,9 @@ def _not_closed(program: Program, function, info: CallInfo):
         return None
     call = info.call
     name = call.bound_to
+    if call.sql == ":memory:":
+        return None  # an in-memory SQLite database holds no server resource
+    checkout = info.effect == "checkout"
     closes = [in_finally for closed_name, in_finally in function.closed if name and closed_name == name]
     if call.role == "with":
         if program.catalog.flag(type_name, "closes_on_with") or any(closes):
@@ -109,8 +116,11 @@ def _not_closed(program: Program, function, info: CallInfo):
         if name in function.escaped or any(closes):
             return None
         if closes:
-            problem = (f"`{name}.close()` runs only on the success path: an exception between "
-                       f"`{call.text}()` and the close leaks the connection.")
+            problem = (f"`{name}` is released only on the success path: an exception between "
+                       f"`{call.text}()` and the release leaks the connection.")
+        elif checkout:
+            problem = (f"`{name}` is checked out of the pool by `{call.text}()` and never returned in "
+                       f"`{function.name}()`: each call holds a pool slot until the pool runs dry.")
         else:
             problem = f"`{name}` from `{call.text}()` is never closed in `{function.name}()`."
     else:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from auditor.checks.base import effective_loops, loop_bound_names, loop_description, make_finding
 from auditor.link import CallInfo, Program
 
+_DDL = re.compile(r"^\s*(create|drop|alter|grant|revoke|truncate|vacuum|analyze|reindex|cluster|comment|"
+                  r"refresh|pragma|set|reset|lock|attach|detach|discard)\b", re.IGNORECASE)
+_SQL_BUILDER = re.compile(r"(^|_)sql$|^sql_", re.IGNORECASE)
 STATEMENT_PARAMETERS = {"sql", "query", "statement", "stmt", "command", "ddl", "script"}
 _REMEDIATION = {
     "DB101": "Fetch all rows in one statement before the loop ({hint}) and look them up in a dict "
@@ -22,17 +27,31 @@ def check_queries_in_loops(program: Program) -> list:
     findings = []
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
+        writing_loops = _loops_that_write(program, function, infos)
         for info in infos:
             loops = effective_loops(function, info.call.loop)
             if not loops:
                 continue
-            finding = _query_finding(program, function, info, loops)
+            finding = _query_finding(program, function, info, loops, writing_loops)
             if finding is not None:
                 findings.append(finding)
     return findings
 
 
-def _query_finding(program: Program, function, info: CallInfo, loops: list):
+def _loops_that_write(program: Program, function, infos: list) -> set:
+    """Ids of the loops whose body writes to the database (directly or through helpers)."""
+    writing = set()
+    for info in infos:
+        if program.effect_chain(info, "write") is None:
+            continue
+        current = info.call.loop
+        while current is not None:
+            writing.add(current)
+            current = function.loops[current].parent
+    return writing
+
+
+def _query_finding(program: Program, function, info: CallInfo, loops: list, writing_loops: set):
     read = program.effect_chain(info, "read")
     write = program.effect_chain(info, "write")
     if read is None and write is None:
@@ -42,9 +61,11 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list):
     bound = loop_bound_names(function, loops)
     if _runs_a_list_of_statements(program, info, bound):
         return None
-    invariant = not (set(call.names) & bound)
+    # A read after a write in the same iteration sees new data each time: not loop-invariant.
+    invariant = not (set(call.names) & bound) and not any(loop.id in writing_loops for loop in loops)
     chain = read or write
-    orm = program.effect_is_orm(info, "read" if read else "write")
+    terminal = program.terminal(info, "read" if read else "write")
+    orm = terminal.orm
     through = len(chain) > 1
     if write is not None and read is None:
         rule = "DB105"
@@ -68,6 +89,10 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list):
     depth = len(loops)
     context = {"loop": loop_description(loop), "loop_line": loop.line, "loop_depth": depth,
                "effect": "write" if rule == "DB105" else "read"}
+    severity_steps = 1 if depth > 1 else 0
+    if terminal.local:
+        severity_steps -= 2
+        message += " The database is in-process SQLite, so each statement costs no network round trip."
     confidence = None
     if through and any(h.label.startswith(("cur.", "cursor.", "conn.", "session.")) for h in chain[-1:]) \
             and not program.resolver.eval(call.func):
@@ -75,25 +100,29 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list):
     return make_finding(
         rule, program, function, info.path, call.line, call.col, call.end_line, message, remediation,
         call.excerpt, chain=[f"{info.path}:{loop.line} {loop_description(loop)}"] + [h.render() for h in chain],
-        context=context, severity_steps=1 if depth > 1 else 0, confidence=confidence,
+        context=context, severity_steps=severity_steps, confidence=confidence,
     )
 
 
 def _runs_a_list_of_statements(program: Program, info: CallInfo, bound: set) -> bool:
     """``for sql in statements: cursor.execute(sql)``: a script, not one statement per row.
 
-    The statement itself changes with the loop and carries no parameters: each iteration runs
-    a different statement (DDL, migrations), which no batching or IN-list can merge.
+    Exempt are DDL and maintenance statements (``CREATE EXTENSION {ext}`` per extension), a
+    loop variable that *is* the statement text, and statements built per item by a ``*_sql``
+    helper. A statement with bound parameters per row (``update(t).where(t.c.id == r.id)``)
+    is not exempt: it is the same statement run once per row.
     """
     call = info.call
-    if call.first_arg not in {"name", "call"} or call.arg_count != 1 or call.sql:
-        return False
+    if _DDL.match(call.sql or ""):
+        return True
     if not (set(call.names) & bound):
         return False
-    if call.args:
-        statement = program.resolver.eval(call.args[0])
-        if statement and statement[0] == "sastmt":
-            return False  # ``update(User).where(User.id == uid)``: one statement shape per row
+    statement_arg = (call.first_arg == "name" and call.arg_count == 1 and not call.sql
+                     and call.sql_name in bound)
+    built_by_sql_helper = call.first_arg == "call" and call.arg_count == 1 and bool(
+        call.args and _SQL_BUILDER.search(_callee_name(call.args[0])))
+    if not (statement_arg or built_by_sql_helper):
+        return False
     if info.effect in {"read", "write"}:
         return True
     for target in info.targets:
@@ -102,6 +131,15 @@ def _runs_a_list_of_statements(program: Program, info: CallInfo, bound: set) -> 
         if names and names[0] in STATEMENT_PARAMETERS:
             return True
     return False
+
+
+def _callee_name(value: tuple) -> str:
+    """The last attribute name before the final call of a symbolic value."""
+    steps = value[1]
+    for step in reversed(steps):
+        if step[0] == "attr":
+            return step[1]
+    return value[0].rsplit(".", 1)[-1]
 
 
 def _hint(rule: str, orm: bool, program: Program, info: CallInfo) -> str:
