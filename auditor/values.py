@@ -84,9 +84,8 @@ class RepoIndex:
             parts = module.split(".")
             for start in range(1, len(parts)):
                 candidates.setdefault(".".join(parts[start:]), set()).add(module)
-        roots = {module.split(".")[0] for module in self.modules}
         for alias, modules in candidates.items():
-            if len(modules) == 1 and alias.split(".")[0] not in roots:
+            if len(modules) == 1 and alias not in self.modules:
                 self.module_aliases[alias] = next(iter(modules))
 
     def canonical(self, qualname: str) -> str:
@@ -96,6 +95,8 @@ class RepoIndex:
         parts = qualname.split(".")
         for end in range(len(parts), 0, -1):
             prefix = ".".join(parts[:end])
+            if prefix in self.modules:
+                return qualname
             module = self.module_aliases.get(prefix)
             if module:
                 return ".".join([module] + parts[end:])

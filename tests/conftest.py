@@ -18,7 +18,7 @@ def write_tree(root: Path, files: dict) -> None:
     for rel, source in files.items():
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(source), encoding="utf-8")
+        target.write_text(textwrap.dedent(source).removeprefix("\n"), encoding="utf-8")
 
 
 def scan_files(root: Path, files: dict, config: Config | None = None, jobs: int = 1):

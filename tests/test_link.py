@@ -1,0 +1,129 @@
+"""Linking across files: chains as evidence, request handlers, nested source roots."""
+
+from __future__ import annotations
+
+from tests.conftest import found
+
+HELPERS = {
+    "app/db.py": """
+        def run(cur, sql, params):
+            cur.execute(sql, params)
+            return cur.fetchall()
+    """,
+    "app/repo.py": """
+        from app.db import run
+
+
+        def fetch_deal(cur, deal_id):
+            return run(cur, "SELECT * FROM deals WHERE id = %s", (deal_id,))
+    """,
+    "app/service.py": """
+        from flask import Blueprint
+
+        from app import repo
+
+        bp = Blueprint("deals", __name__)
+
+
+        @bp.get("/deals")
+        def deals(cur, ids):
+            return [repo.fetch_deal(cur, i) for i in ids]
+    """,
+}
+
+
+def test_chain_through_two_helpers_is_the_evidence(scan):
+    result = scan(HELPERS)
+    assert found(result) == [("DB101", "app/service.py", 10)]
+    finding = result.findings[0]
+    assert finding.chain == [
+        "app/service.py:10 comprehension over ids",
+        "app/service.py:10 repo.fetch_deal()",
+        "app/repo.py:5 run()",
+        "app/db.py:2 cur.execute()",
+    ]
+    assert finding.context["request_path"] == ["app/service.py:9 deals() [@bp.get]"]
+    assert finding.severity == "critical" and finding.priority == "P0"
+
+
+def test_same_query_outside_a_request_path_ranks_lower(scan):
+    files = dict(HELPERS)
+    files["app/service.py"] = """
+        from app import repo
+
+
+        def deals(cur, ids):
+            return [repo.fetch_deal(cur, i) for i in ids]
+    """
+    result = scan(files)
+    assert found(result) == [("DB101", "app/service.py", 5)]
+    assert result.findings[0].severity == "high"
+    assert "request_path" not in result.findings[0].context
+
+
+def test_imports_resolve_against_a_nested_source_root(scan):
+    result = scan({
+        "src/shop/models.py": """
+            from django.db import models
+
+
+            class Customer(models.Model):
+                email = models.EmailField()
+
+
+            class Order(models.Model):
+                customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+        """,
+        "src/shop/views.py": """
+            from shop.models import Order
+
+
+            def order_emails(request):
+                return [o.customer.email for o in Order.objects.all()]
+        """,
+    })
+    assert found(result) == [("DB102", "src/shop/views.py", 5)]
+
+
+def test_django_url_conf_marks_views_as_handlers(scan):
+    result = scan({
+        "shop/urls.py": """
+            from django.urls import path
+
+            from shop import handlers
+
+            urlpatterns = [path("stats/", handlers.stats)]
+        """,
+        "shop/handlers.py": """
+            import psycopg2
+
+
+            def stats(req):
+                conn = psycopg2.connect("dbname=shop")
+                try:
+                    return conn.cursor().execute("SELECT 1")
+                finally:
+                    conn.close()
+        """,
+    })
+    assert found(result) == [("DB201", "shop/handlers.py", 5)]
+    assert result.findings[0].chain[0] == "shop/handlers.py:4 stats() [URL conf]"
+
+
+def test_sqlite_query_in_loop_is_rated_low(scan):
+    result = scan({
+        "index.py": """
+            import sqlite3
+
+
+            def build(path, docs):
+                con = sqlite3.connect(path)
+                try:
+                    for slug, body in docs:
+                        con.execute("INSERT INTO docs VALUES (?, ?)", (slug, body))
+                finally:
+                    con.close()
+        """,
+    })
+    assert found(result) == [("DB105", "index.py", 8)]
+    assert result.findings[0].severity == "low"
