@@ -53,7 +53,7 @@ def _root(
 
 
 def _fail(message: str) -> None:
-    err.print(f"audit: error: {message}", markup=False, highlight=False)
+    err.print(f"audit: error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -65,9 +65,9 @@ def scan(
     fail_on: Optional[Threshold] = typer.Option(
         None, "--fail-on", help="Exit 1 when a finding reaches this severity (default: high)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 2 when a file could not be analysed."),
-    top: int = typer.Option(15, "--top", help="Findings shown in the terminal summary."),
+    top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
     from auditor.config import ConfigError, load_config
@@ -76,25 +76,45 @@ def scan(
 
     if not path.exists():
         _fail(f"path does not exist: {path}")
+    single = not path.is_dir()
+    if single and not path.is_file():
+        _fail(f"not a file or directory: {path}")
+    if single and path.suffix != ".py":
+        _fail(f"not a Python file: {path}")
     try:
         config = load_config(path)
     except ConfigError as exc:
         _fail(str(exc))
     config.exclude = list(config.exclude) + list(exclude)
-    scan_root = path if path.is_dir() else path.parent
+    target = path.resolve()
+    scan_root = _project_root(target) if single else target
     result = run_scan(scan_root, config, jobs=jobs or None,
                       progress_factory=_progress_factory(output_format, output))
-    if path.is_file():
-        wanted = path.resolve().relative_to(scan_root.resolve()).as_posix()
+    if single:
+        wanted = target.relative_to(scan_root).as_posix()
         result.findings = [f for f in result.findings if f.path == wanted]
+        result.notes = [(p, m) for p, m in result.notes if p == wanted]
     _emit(result, output_format, output, top)
     threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
-    if strict and any(message for _, message in result.notes if not message.startswith("skipped: symlink")):
+    if strict and any(not message.startswith("skipped: symlink") for _, message in result.notes):
         raise typer.Exit(EXIT_USAGE)
     if threshold != "none" and threshold in SEVERITIES:
         if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
             raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
+
+
+def _project_root(file: Path) -> Path:
+    """Where to scan from for one file: above its outermost package (``__init__.py`` chain).
+
+    The file is scanned with the code around it, so that the helpers it calls in other modules of
+    its package and the request handlers that reach it are followed; only its own findings and notes
+    are reported.
+    """
+    root = file.parent
+    while (root / "__init__.py").is_file() and root.parent != root:
+        root = root.parent
+    return root
 
 
 def _progress_factory(output_format: OutputFormat, output: Optional[Path]):
@@ -123,12 +143,18 @@ def _progress_factory(output_format: OutputFormat, output: Optional[Path]):
 
 def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int) -> None:
     if output_format == OutputFormat.terminal:
-        console = Console(file=open(output, "w", encoding="utf-8"), width=120) if output else Console()
         from auditor.render.terminal import render_terminal
 
-        render_terminal(result, console, top=top)
-        if output:
-            console.file.close()
+        if not output:
+            render_terminal(result, Console(), top=top)
+            return
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                render_terminal(result, Console(file=handle, width=120), top=top)
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        err.print(f"wrote {output} ({len(result.findings)} findings)", markup=False, highlight=False,
+                  soft_wrap=True)
         return
     if output_format == OutputFormat.json:
         from auditor.render.json_report import render_json
@@ -143,7 +169,8 @@ def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int)
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
-        err.print(f"wrote {output} ({len(result.findings)} findings)")
+        err.print(f"wrote {output} ({len(result.findings)} findings)", markup=False, highlight=False,
+                  soft_wrap=True)
     else:
         sys.stdout.write(text)
 
@@ -157,7 +184,7 @@ def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. DB101.")) -> 
     rule = rules.get(rule_id.upper())
     if rule is None:
         _fail(f"unknown rule {rule_id}; known: {', '.join(sorted(rules))}")
-    console = Console()
+    console = Console(soft_wrap=True)  # the YAML text is wrapped already: do not rewrap it at 80 columns
     console.print(f"[bold]{rule.id} {rule.name}[/bold]: {rule.title}")
     console.print(f"severity {rule.severity}, confidence {rule.confidence}, category {rule.category}\n")
     console.print("[bold]Why is this bad?[/bold]")

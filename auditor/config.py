@@ -36,8 +36,16 @@ def _read(path: Path) -> dict:
     try:
         if path.name == "pyproject.toml":
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-            return data.get("tool", {}).get("audit", {})
+            tool = data.get("tool", {})
+            data = tool.get("audit", {}) if isinstance(tool, dict) else {}
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path}: [tool.audit] must be a table of settings")
+            return data
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: cannot be read: {exc.problem or exc.context}{where}") from None
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -62,17 +70,22 @@ def load_config(root: Path) -> Config:
 
 
 def _build(data: dict, path: Path) -> Config:
-    unknown = sorted(set(data) - KNOWN_KEYS)
+    unknown = sorted(str(key) for key in set(data) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
     config = Config(source=str(path))
     for key in ("exclude", "queries", "connections"):
-        value = data.get(key, [])
+        value = data.get(key)
+        if value is None:  # absent, or "exclude:" with nothing after it
+            value = []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: '{key}' must be a list of strings")
         setattr(config, key, value)
-    fail_on = data.get("fail-on", "")
-    if fail_on and fail_on not in SEVERITY_NAMES:
+    fail_on = data.get("fail-on")
+    if fail_on is None:
+        fail_on = ""
+    # YAML reads a bare no/off/false as a boolean: refuse it rather than silently keep the default.
+    if not isinstance(fail_on, str) or (fail_on and fail_on.lower() not in SEVERITY_NAMES):
         raise ConfigError(f"{path}: 'fail-on' must be one of {', '.join(SEVERITY_NAMES)}")
-    config.fail_on = fail_on
+    config.fail_on = fail_on.lower()
     return config

@@ -67,11 +67,14 @@ def discover(root: Path, excludes: tuple = ()) -> Discovery:
                 try:
                     target = full.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    result.notes.append((rel, "skipped: broken or looping symlink"))
+                    result.notes.append((rel, "skipped: symlink is broken or loops"))
                     continue
                 if root not in target.parents:
                     result.notes.append((rel, "skipped: symlink points outside the scanned tree"))
                     continue
+            if not full.is_file():  # a FIFO or device named *.py: reading it could block forever
+                result.notes.append((rel, "skipped: not a regular file"))
+                continue
             (result.files if name.endswith(".py") else result.sql_files).append(rel)
     result.files.sort()
     result.sql_files.sort()

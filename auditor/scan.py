@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import os
+import re
+import tokenize
+import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -18,6 +24,15 @@ from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+
+# libcst's native parser recurses on nesting until the process runs out of stack and dies (at
+# about 1,500 nested brackets or 4,000 chained lambdas), so deeper files are never handed to it.
+MAX_BRACKET_DEPTH = 200  # CPython's own limit
+MAX_TREE_DEPTH = 2000
+# CPython's parser refuses these cleanly.
+_TOO_DEEP = ("too many nested parentheses", "too many levels of indentation", "too complex",
+             "too many statically nested blocks")
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
 
 
 @dataclass
@@ -39,20 +54,108 @@ def _read_and_extract(root: str, rel: str) -> ModuleFacts:
         return ModuleFacts(path=rel, module="", lines=0, error=f"unreadable: {exc.strerror or exc}")
     if b"\x00" in data:
         return ModuleFacts(path=rel, module="", lines=0, error="skipped: binary file (NUL bytes)")
+    lines = data.count(b"\n") + 1
     if len(data) > MAX_FILE_BYTES:
-        return ModuleFacts(path=rel, module="", lines=data.count(b"\n") + 1,
+        return ModuleFacts(path=rel, module="", lines=lines,
                            error=f"skipped: {len(data) // 1024} KiB is over the {MAX_FILE_BYTES // 1024} KiB limit")
     if not data.strip():
         return ModuleFacts(path=rel, module="", lines=0)
+    problem = _undecodable(data)
+    if problem:
+        return ModuleFacts(path=rel, module="", lines=lines, error=problem)
+    too_deep, syntax_error = _preflight(rel, data)
+    if too_deep:
+        return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
     try:
-        return extract_facts(rel, data)
+        with warnings.catch_warnings():
+            # libcst evaluates string literals with ast.literal_eval: "\d" in a scanned file would
+            # print an "invalid escape sequence" SyntaxWarning (Python 3.12+) for the user to wonder at.
+            warnings.simplefilter("ignore")
+            facts = extract_facts(rel, data)
     except RecursionError:
-        return ModuleFacts(path=rel, module="", lines=data.count(b"\n") + 1,
-                           error="skipped: nesting too deep to analyse")
+        return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
     except Exception as exc:  # noqa: BLE001 - one odd file must not lose the scan
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return ModuleFacts(path=rel, module="", lines=data.count(b"\n") + 1,
-                           error=f"could not be parsed: {message[:200]}")
+        return ModuleFacts(path=rel, module="", lines=lines, error=f"could not be parsed: {message[:200]}")
+    if facts.error and syntax_error is not None and syntax_error.lineno:
+        # CPython's diagnostic is the more precise one (right line, "Missing parentheses in call to 'print'").
+        facts.error = f"syntax error at line {syntax_error.lineno}: {syntax_error.msg} (not analysed)"
+    return facts
+
+
+def _preflight(rel: str, data: bytes) -> tuple:
+    """``(too deep for libcst, CPython's SyntaxError or None)``.
+
+    libcst's native parser recurses without a limit and takes the whole process down on deeply
+    nested code, so a file goes to it only when CPython's parser, which fails cleanly, says it is
+    not too deep. CPython refuses more than 200 nested brackets; chains such as ``1+1+...+1`` or
+    ``lambda: lambda: ...`` are bounded here by the depth of the syntax tree.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences etc. are not ours to report
+            tree = compile(data, rel, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        return True, None
+    except SyntaxError as exc:
+        if any(text in str(exc.msg) for text in _TOO_DEEP):
+            return True, None
+        # Maybe newer syntax than this interpreter knows: libcst may still parse it.
+        return _bracket_depth(data) > MAX_BRACKET_DEPTH, exc
+    except (ValueError, TypeError, OverflowError, LookupError) as exc:
+        return False, SyntaxError(str(exc))
+    return _tree_depth(tree) > MAX_TREE_DEPTH, None
+
+
+def _tree_depth(tree: ast.AST) -> int:
+    """The depth of a syntax tree (iteratively: the tree may be deeper than the recursion limit)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_TREE_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _bracket_depth(data: bytes) -> int:
+    """The deepest bracket nesting of a file CPython could not parse (0 if it cannot be tokenised)."""
+    depth = deepest = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif token.string in ")]}":
+                    depth = max(depth - 1, 0)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass
+    return deepest
+
+
+def _undecodable(data: bytes) -> str:
+    """Why the bytes are not text in their declared (or the default UTF-8) encoding, or ''."""
+    declared = any(_CODING.match(head) for head in data.splitlines()[:2])
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if declared:  # an unknown codec in the coding cookie, or a cookie contradicting a BOM
+            return f"skipped: {exc.msg if hasattr(exc, 'msg') else exc}"
+        encoding = "utf-8"  # the first lines are not UTF-8: find the offending byte below
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        name = "utf-8" if encoding.startswith("utf-8") else encoding
+        hint = "" if declared else " and no coding declaration"
+        return f"skipped: invalid {name} (byte 0x{data[exc.start]:02x} at line {line}){hint}"
+    except LookupError:  # a codec that does not decode bytes to text, such as rot13
+        return f"skipped: {encoding} is not a text encoding"
+    return ""
 
 
 def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable] = None) -> list:
@@ -64,14 +167,33 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
             if progress:
                 progress()
         return results
-    results = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        chunk = max(1, min(32, len(files) // (jobs * 8) or 1))
-        for facts in pool.map(_read_and_extract, [str(root)] * len(files), files, chunksize=chunk):
-            results.append(facts)
+    results: list = []
+    while len(results) < len(files):
+        remaining = files[len(results):]
+        try:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                chunk = max(1, min(32, len(remaining) // (jobs * 8) or 1))
+                for facts in pool.map(_read_and_extract, [str(root)] * len(remaining), remaining,
+                                      chunksize=chunk):
+                    results.append(facts)
+                    if progress:
+                        progress()
+        except BrokenProcessPool:
+            # A worker died (the native parser crashed on some file). The next file in order is the
+            # first one without a result: run it alone, then go on with a fresh pool.
+            results.append(_isolated(str(root), files[len(results)]))
             if progress:
                 progress()
     return results
+
+
+def _isolated(root: str, rel: str) -> ModuleFacts:
+    """``_read_and_extract`` in a process of its own, so that a crash loses only this file."""
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_read_and_extract, root, rel).result()
+    except BrokenProcessPool:
+        return ModuleFacts(path=rel, module="", lines=0, error="skipped: the parser crashed on this file")
 
 
 def run_scan(root: Path, config: Config, jobs: Optional[int] = None,

@@ -44,7 +44,7 @@ def render_markdown(result: ScanResult) -> str:
                         "items": [{"rule": r, "title": rules[r].title, "path": p, "count": n}
                                   for (r, p), n in sorted(items.items())]})
     template = _environment().get_template("markdown.md.j2")
-    return template.render(
+    text = template.render(
         version=__version__,
         metrics=result.metrics,
         findings=findings,
@@ -55,3 +55,4 @@ def render_markdown(result: ScanResult) -> str:
         notes=result.notes,
         critical=[f for f in findings if f.priority == "P0"][:10],
     )
+    return text.rstrip("\n") + "\n"
