@@ -67,6 +67,8 @@ def scan(
     exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 2 when a file could not be analysed."),
+    include_tests: bool = typer.Option(False, "--include-tests",
+                                       help="Report findings in test code too (hidden by default)."),
     top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
@@ -86,6 +88,7 @@ def scan(
     except ConfigError as exc:
         _fail(str(exc))
     config.exclude = list(config.exclude) + list(exclude)
+    config.include_tests = config.include_tests or include_tests
     target = path.resolve()
     scan_root = _project_root(target) if single else target
     result = run_scan(scan_root, config, jobs=jobs or None,

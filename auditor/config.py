@@ -13,7 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on"}
+KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests"}
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info", "none")
 
 
@@ -29,6 +29,7 @@ class Config:
     queries: list = field(default_factory=list)  # extra functions that run a query
     connections: list = field(default_factory=list)  # extra functions that open a connection
     fail_on: str = ""
+    include_tests: bool = False  # report findings in test code too
     source: str = ""
 
 
@@ -88,4 +89,8 @@ def _build(data: dict, path: Path) -> Config:
     if not isinstance(fail_on, str) or (fail_on and fail_on.lower() not in SEVERITY_NAMES):
         raise ConfigError(f"{path}: 'fail-on' must be one of {', '.join(SEVERITY_NAMES)}")
     config.fail_on = fail_on.lower()
+    include_tests = data.get("include-tests", False)
+    if not isinstance(include_tests, bool):
+        raise ConfigError(f"{path}: 'include-tests' must be true or false")
+    config.include_tests = include_tests
     return config

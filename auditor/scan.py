@@ -24,6 +24,7 @@ from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+TEST_DIRECTORIES = {"tests", "test", "testing"}
 
 # libcst's native parser recurses on nesting until the process runs out of stack and dies (at
 # about 1,500 nested brackets or 4,000 chained lambdas), so deeper files are never handed to it.
@@ -207,12 +208,30 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     catalog = load_catalog(config.queries, config.connections)
     program = Program(all_facts, catalog)
     findings = run_checks(program)
+    hidden = 0
+    if not config.include_tests:
+        kept = [f for f in findings if not is_test_path(f.path)]
+        hidden = len(findings) - len(kept)
+        findings = kept
     findings.sort(key=sort_key)
     assign_fingerprints(findings)
     notes = list(found.notes) + [(f.path, f.error) for f in all_facts if f.error]
     notes.sort()
-    return ScanResult(root=str(root), findings=findings, notes=notes,
-                      metrics=_metrics(all_facts, found.sql_files, program))
+    metrics = _metrics(all_facts, found.sql_files, program)
+    metrics["test_findings_hidden"] = hidden
+    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics)
+
+
+def is_test_path(path: str) -> bool:
+    """Test code: under ``tests/``/``test/``, ``test_*.py``, ``*_test.py``, ``conftest.py``, ``tests.py``."""
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(part in TEST_DIRECTORIES for part in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name in {"conftest.py", "tests.py"}
+    )
 
 
 def _metrics(all_facts: list, sql_files: list, program: Program) -> dict:

@@ -225,7 +225,7 @@ def load(cur, ids):
     project = tmp_path / "project"
     write_bytes(project, {"evil.py": evil.encode(), "pkg/__init__.py": evil.encode(),
                           "conftest.py": evil.encode(), "setup.py": evil.encode()})
-    result = run_scan(project, Config(), jobs=1)
+    result = run_scan(project, Config(include_tests=True), jobs=1)
     assert found(result) == [("DB101", "conftest.py", 22), ("DB101", "evil.py", 22),
                              ("DB101", "pkg/__init__.py", 22), ("DB101", "setup.py", 22)]
     runner = cli_runner()

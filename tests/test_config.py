@@ -123,7 +123,7 @@ def test_unknown_key_is_a_usage_error_naming_it(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (f"audit: error: {tmp_path.resolve() / '.audit.yml'}: unknown key 'fail_on' "
-                             "(known: connections, exclude, fail-on, queries)\n")
+                             "(known: connections, exclude, fail-on, include-tests, queries)\n")
 
 
 def test_unknown_key_in_pyproject(tmp_path):

@@ -127,3 +127,31 @@ def test_sqlite_query_in_loop_is_rated_low(scan):
     })
     assert found(result) == [("DB105", "index.py", 8)]
     assert result.findings[0].severity == "low"
+
+
+TEST_CODE = {
+    "app/jobs.py": """
+        def load(cur, ids):
+            for i in ids:
+                cur.execute("SELECT * FROM t WHERE id = %s", (i,))
+    """,
+    "tests/test_jobs.py": """
+        def test_many(cur):
+            for i in range(50):
+                cur.execute("INSERT INTO t VALUES (%s)", (i,))
+    """,
+}
+
+
+def test_findings_in_test_code_are_hidden_by_default(scan):
+    result = scan(TEST_CODE)
+    assert found(result) == [("DB101", "app/jobs.py", 3)]
+    assert result.metrics["test_findings_hidden"] == 1
+
+
+def test_include_tests_reports_them(scan):
+    from auditor.config import Config
+
+    result = scan(TEST_CODE, config=Config(include_tests=True))
+    assert found(result) == [("DB101", "app/jobs.py", 3), ("DB105", "tests/test_jobs.py", 3)]
+    assert result.metrics["test_findings_hidden"] == 0
