@@ -33,10 +33,6 @@ _MUTATING_METHODS = {"append", "extend", "add", "update", "insert", "setdefault"
 _HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
 
 
-class ParseFailure(Exception):
-    """The file is not Python libcst can parse."""
-
-
 def module_name_for(path: str) -> str:
     """Dotted module name from a repository-relative path (``app/db.py`` -> ``app.db``)."""
     parts = path[:-3].split("/") if path.endswith(".py") else path.split("/")

@@ -27,16 +27,6 @@ Val = tuple
 UNKNOWN: Val = ("?", ())
 
 
-def val_origin(value: Val) -> str:
-    """The origin string of a symbolic value."""
-    return value[0]
-
-
-def val_steps(value: Val) -> tuple:
-    """The steps applied to a value's origin."""
-    return value[1]
-
-
 def extend(value: Optional[Val], *steps: Step) -> Val:
     """Return ``value`` with ``steps`` appended (unknown stays unknown)."""
     if value is None or value[0] == "?":

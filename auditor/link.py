@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from auditor.catalog import Catalog
-from auditor.facts import Call, Function, Loop, ModuleFacts
+from auditor.facts import Call, Function, Loop
 from auditor.values import RepoIndex, Resolver
 
 _WRITE_SQL = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(insert|update|delete|merge|upsert|replace)\b",
@@ -27,7 +27,6 @@ VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "list", "retrie
                 "dispatch", "form_valid", "perform_create", "perform_update"}
 VIEW_BASE_SUFFIXES = ("View", "ViewSet", "APIView", "Resource", "Handler")
 CACHE_DECORATORS = {"lru_cache", "cache", "cached_property", "cached", "memoize", "once"}
-QUERY_EFFECTS = ("read", "write")
 
 
 @dataclass
@@ -349,8 +348,3 @@ def is_cached_function(func: Function) -> bool:
         if name in CACHE_DECORATORS:
             return True
     return False
-
-
-def module_of(program: Program, qualname: str) -> Optional[ModuleFacts]:
-    """The module facts defining ``qualname``."""
-    return program.index.function_module.get(qualname)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from auditor.catalog import Catalog
-from auditor.facts import ClassDef, Function, ModuleFacts, Val
+from auditor.facts import ClassDef, ModuleFacts, Val
 
 _MAX_DEPTH = 40
 _BUILTINS = set(dir(builtins))
@@ -562,8 +562,3 @@ def _string_args(args: tuple) -> list:
         if arg[0].startswith("s:"):
             out.append(arg[0][2:])
     return out
-
-
-def function_of(index: RepoIndex, qualname: str) -> Function:
-    """The :class:`Function` named ``qualname``."""
-    return index.functions[qualname]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.rules import REQUIRED_KEYS, load_rules
+from auditor.rules import load_rules
 from tests.conftest import found, scan_files
 
 RULES = load_rules()
@@ -55,7 +55,6 @@ def test_rule_yaml_is_complete(rule):
     assert len(rule.examples.get("good") or []) >= 4
     assert rule.references and all(url.startswith("https://") for _, url in rule.references)
     assert rule.path.endswith(f"{rule.id}-{rule.name}.yaml")
-    assert REQUIRED_KEYS
 
 
 def test_every_db_rule_exists():
