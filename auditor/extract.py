@@ -293,9 +293,8 @@ class FactExtractor(cst.CSTVisitor):
             return UNKNOWN
         if isinstance(node, cst.Name):
             name = node.value
-            for scope in (self.scope,):
-                if name in scope.locals:
-                    return scope.locals[name]
+            if name in self.scope.locals:
+                return self.scope.locals[name]
             return (f"g:{self._global_name(name)}", ())
         if isinstance(node, cst.Attribute):
             return extend(self.value(node.value, depth + 1), ("attr", node.attr.value, ()))
@@ -422,8 +421,8 @@ class FactExtractor(cst.CSTVisitor):
                         text = _string_value(arg.value)
                         if text is None:
                             text = dotted(arg.value) or ""
-                            if text and text.split(".")[0] in self.facts.imports:
-                                text = self._global_name(text.split(".")[0]) + text[len(text.split(".")[0]):]
+                            if text.split(".")[0] in self.facts.imports:
+                                text = self._qualify_dotted(text)
                         fld.kwargs[arg.keyword.value] = text
             else:
                 text = _string_value(value)
@@ -483,13 +482,15 @@ class FactExtractor(cst.CSTVisitor):
             return self._annotation(node.left)
         if isinstance(node, cst.SimpleString):
             text = _string_value(node) or ""
-            head = text.split(".")[0]
-            return self._global_name(head) + text[len(head):] if text.isidentifier() or "." in text else ""
+            return self._qualify_dotted(text) if text.isidentifier() or "." in text else ""
         text = dotted(node)
-        if not text:
-            return ""
-        head = text.split(".")[0]
-        return self._global_name(head) + text[len(head):]
+        return self._qualify_dotted(text) if text else ""
+
+    def _qualify_dotted(self, text: str) -> str:
+        """``Session`` -> ``sqlalchemy.orm.Session`` through the module's imports and globals."""
+        head, _, rest = text.partition(".")
+        qualified = self._global_name(head)
+        return f"{qualified}.{rest}" if rest else qualified
 
     # ---------------------------------------------------------------- statements
     def visit_Global(self, node: cst.Global) -> bool:
