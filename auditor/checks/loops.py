@@ -14,8 +14,8 @@ STATEMENT_PARAMETERS = {"sql", "query", "statement", "stmt", "command", "ddl", "
 _REMEDIATION = {
     "DB101": "Fetch all rows in one statement before the loop ({hint}) and look them up in a dict "
              "keyed by id inside the loop.",
-    "DB103": "Load the rows once before the loop with an `__in` / `.in_()` filter ({hint}) and index "
-             "them in a dict; or annotate/prefetch what the loop needs.",
+    "DB103": "Load the rows once before the loop with {hint} and index them in a dict by key; or "
+             "annotate/prefetch what the loop needs.",
     "DB104": "The statement does not depend on the loop: run `{call}` once before the loop and reuse "
              "the result.",
     "DB105": "Collect the rows in the loop and write them once: {hint}.",
@@ -84,7 +84,7 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list, writ
     message = f"`{call.text}()` {kind} on every iteration {where}{via}."
     if info.synthetic:
         message = f"The QuerySet `{call.text}` is evaluated on every iteration {where}."
-    hint = _hint(rule, orm, program, info)
+    hint = _hint(rule, terminal)
     remediation = _REMEDIATION[rule].format(hint=hint, call=call.text)
     depth = len(loops)
     context = {"loop": loop_description(loop), "loop_line": loop.line, "loop_depth": depth,
@@ -142,12 +142,18 @@ def _callee_name(value: tuple) -> str:
     return value[0].rsplit(".", 1)[-1]
 
 
-def _hint(rule: str, orm: bool, program: Program, info: CallInfo) -> str:
+def _hint(rule: str, terminal: CallInfo) -> str:
+    """The batched form to use instead, for the API the query goes through."""
+    django = terminal.orm and terminal.detail.startswith("dj")
     if rule == "DB105":
-        if orm:
+        if django:
             return "`Model.objects.bulk_create(objs)` / `bulk_update(objs, fields)` or one `.update()`"
+        if terminal.orm or terminal.detail.startswith("sqlalchemy."):
+            return "one `session.execute(update(Model), [{...}, ...])` (executemany) or `insert(Model).values([...])`"
         return "`cursor.executemany(...)`, `psycopg2.extras.execute_values(...)` or one multi-row " \
                "`INSERT ... VALUES` / `UPDATE ... FROM (VALUES ...)`"
-    if orm:
-        return "`Model.objects.filter(pk__in=ids)` / `select(Model).where(Model.id.in_(ids))`"
+    if django:
+        return "`Model.objects.filter(pk__in=ids)` or `in_bulk(ids)`"
+    if terminal.orm:
+        return "`session.scalars(select(Model).where(Model.id.in_(ids)))`"
     return "`WHERE id = ANY(%s)` with the list of ids"
