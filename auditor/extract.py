@@ -587,18 +587,15 @@ class FactExtractor(cst.CSTVisitor):
         return False
 
     def visit_Try(self, node: cst.Try) -> bool:
-        node.body.visit(self)
-        for handler in node.handlers:
-            handler.visit(self)
-        if node.orelse is not None:
-            node.orelse.visit(self)
-        if node.finalbody is not None:
-            self.scope.finally_depth += 1
-            node.finalbody.visit(self)
-            self.scope.finally_depth -= 1
+        self._try(node)
         return False
 
     def visit_TryStar(self, node: cst.TryStar) -> bool:
+        self._try(node)
+        return False
+
+    def _try(self, node: Union[cst.Try, cst.TryStar]) -> None:
+        """Visit a try statement, marking calls in its ``finally`` block."""
         node.body.visit(self)
         for handler in node.handlers:
             handler.visit(self)
@@ -608,7 +605,6 @@ class FactExtractor(cst.CSTVisitor):
             self.scope.finally_depth += 1
             node.finalbody.visit(self)
             self.scope.finally_depth -= 1
-        return False
 
     def visit_With(self, node: cst.With) -> bool:
         for item in node.items:
