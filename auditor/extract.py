@@ -241,6 +241,7 @@ class _Scope:
         self.literal_sizes: dict = {}  # local name -> item count of the literal it was bound to
         self.loop_stack: list = []
         self.finally_depth = 0
+        self.leaving: list = []  # loop depth at each enclosing return/raise being visited
 
 
 class FactExtractor(cst.CSTVisitor):
@@ -356,6 +357,7 @@ class FactExtractor(cst.CSTVisitor):
             package = package[: len(package) - up] if up else package
             base = ".".join([p for p in package if p] + ([base] if base else []))
         if isinstance(node.names, cst.ImportStar):
+            self.facts.star_imports.append(base)
             return False
         for alias in node.names:
             name = dotted(alias.name) or ""
@@ -574,9 +576,20 @@ class FactExtractor(cst.CSTVisitor):
 
     def visit_Return(self, node: cst.Return) -> bool:
         if node.value is not None:
+            self.scope.leaving.append(len(self.scope.loop_stack))
             self._visit_with_role(node.value, "return", "")
+            self.scope.leaving.pop()
             self.scope.function.returns.append(self.value(node.value))
             self.scope.function.escaped.extend(_handed_out(node.value))
+        return False
+
+    def visit_Raise(self, node: cst.Raise) -> bool:
+        self.scope.leaving.append(len(self.scope.loop_stack))
+        if node.exc is not None:
+            node.exc.visit(self)
+        if node.cause is not None:
+            node.cause.visit(self)
+        self.scope.leaving.pop()
         return False
 
     def visit_Yield(self, node: cst.Yield) -> bool:
@@ -773,6 +786,9 @@ class FactExtractor(cst.CSTVisitor):
             role=role,
             bound_to=bound,
             in_finally=scope.finally_depth > 0,
+            # in a return/raise, and not in a comprehension inside it: runs once, then leaves
+            leaves_loop=bool(scope.leaving) and scope.leaving[-1] == len(scope.loop_stack),
+            keywords=[arg.keyword.value for arg in node.args if arg.keyword is not None],
             excerpt=self._excerpt(line),
         )
         if loop is not None:

@@ -68,6 +68,8 @@ class Call:
     first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
     arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False
+    leaves_loop: bool = False  # part of a return/raise: runs at most once per loop
+    keywords: list = field(default_factory=list)  # keyword argument names
     excerpt: str = ""
 
 
@@ -138,6 +140,7 @@ class ModuleFacts:
     module: str
     lines: int
     imports: dict = field(default_factory=dict)  # local name -> qualified name
+    star_imports: list = field(default_factory=list)  # modules imported with ``from M import *``
     functions: list = field(default_factory=list)
     classes: list = field(default_factory=list)
     globals: dict = field(default_factory=dict)  # module-level NAME -> Val

@@ -76,6 +76,7 @@ class Program:
         self.resolver = Resolver(self.index, catalog)
         self.calls: dict = {}
         self.callers: dict = {}  # qualname -> set of caller qualnames
+        self.cached = {q for q, f in self.index.functions.items() if is_cached_function(f)}
         self.summaries: dict = {}
         self._classify_all()
         self._summarise()
@@ -211,8 +212,8 @@ class Program:
                 for info in infos:
                     for target in info.targets:
                         callee = self.summaries.get(target)
-                        if callee is None or target == qualname:
-                            continue
+                        if callee is None or target == qualname or target in self.cached:
+                            continue  # a cached function runs its queries once per key, not per call
                         for effect, chain in callee.chains.items():
                             if effect not in summary.chains:
                                 summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
@@ -231,7 +232,7 @@ class Program:
             return [Hop(info.path, info.call.line, _label(info))]
         for target in info.targets:
             summary = self.summaries.get(target)
-            if summary and effect in summary.chains:
+            if summary and effect in summary.chains and target not in self.cached:
                 return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect]
         return None
 

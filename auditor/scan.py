@@ -223,11 +223,17 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
 
 
 def is_test_path(path: str) -> bool:
-    """Test code: under ``tests/``/``test/``, ``test_*.py``, ``*_test.py``, ``conftest.py``, ``tests.py``."""
+    """Test and migration code: under ``tests/``/``test/``, ``test_*.py``, ``*_test.py``,
+    ``conftest.py``, ``tests.py``, or a Django/Alembic migration (``migrations/``, ``versions/``
+    next to an ``alembic``/``migrations`` directory). It runs once or never in production."""
     parts = path.split("/")
     name = parts[-1]
+    directories = parts[:-1]
+    in_migrations = "migrations" in directories or (
+        "versions" in directories and any(d in {"alembic", "migrations", "migration"} for d in directories))
     return (
-        any(part in TEST_DIRECTORIES for part in parts[:-1])
+        any(part in TEST_DIRECTORIES for part in directories)
+        or in_migrations
         or name.startswith("test_")
         or name.endswith("_test.py")
         or name in {"conftest.py", "tests.py"}

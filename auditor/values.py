@@ -102,8 +102,28 @@ class RepoIndex:
                 return ".".join([module] + parts[end:])
         return qualname
 
+    def reexported(self, qualname: str, depth: int = 0) -> str:
+        """Follow ``pkg.models.Group`` to ``pkg.models.users.Group`` through the imports of
+        ``pkg/models/__init__.py`` (``from .users import Group`` or ``from .users import *``)."""
+        module, _, name = qualname.rpartition(".")
+        facts = self.modules.get(module)
+        if facts is None or depth > 8 or self._defined(qualname):
+            return qualname
+        target = facts.imports.get(name)
+        if target and target != qualname:
+            return self.reexported(self.canonical(target), depth + 1)
+        for star in facts.star_imports:
+            candidate = self.canonical(f"{star}.{name}")
+            if self._defined(candidate) or self.modules.get(star) and name in self.modules[star].imports:
+                return self.reexported(candidate, depth + 1)
+        return qualname
+
+    def _defined(self, qualname: str) -> bool:
+        return qualname in self.functions or qualname in self.classes or qualname in self.globals
+
     def known(self, qualname: str) -> bool:
         """True when ``qualname`` names a definition of the repository."""
+        qualname = self.reexported(qualname)
         return (
             qualname in self.functions
             or qualname in self.classes
@@ -320,6 +340,7 @@ class Resolver:
         return ("param", name)
 
     def _symbol(self, qualname: str, depth: int) -> Optional[tuple]:
+        qualname = self.index.reexported(qualname)
         if qualname in self.catalog.factories or qualname in self.catalog.custom_queries:
             return ("factory", qualname)
         if qualname in self.index.functions:
@@ -401,6 +422,9 @@ class Resolver:
                 return self.eval(klass.attrs[name], depth + 1)
             return self._named_attr(name)
         if tag == "djobj" or tag == "saobj":
+            method = self.index.method_of(current[1], name)
+            if method:
+                return ("func", method)  # ``profile.num_checks_used()``: the model's own method
             relation = self.relation(current[1], name)
             if relation is not None:
                 if relation.kind == "many":
@@ -470,9 +494,11 @@ class Resolver:
             statement_kind = builders.get(qualname, "read" if short == "select" else "write")
             model = self._model_arg(args, depth)
             return ("sastmt", model, (), statement_kind)
-        if qualname in {"builtins.list", "builtins.sorted"} and args:
+        if qualname in {"builtins.list", "builtins.sorted", "builtins.tuple", "builtins.set"} and args:
             inner = self.eval(args[0], depth + 1)
-            if inner and inner[0] in {"djqs", "sares", "list"}:
+            if inner and inner[0] in {"djqs", "djrel", "sares", "saq"}:
+                return ("loaded", inner)  # the rows are fetched here, once
+            if inner and inner[0] in {"list", "loaded"}:
                 return inner
         if short in set(self.catalog.sqlalchemy.get("loader_options") or []):
             return ("loader", short, tuple(_plain_name(a).rsplit(".", 1)[-1] for a in args))
@@ -518,7 +544,7 @@ class Resolver:
                         extra.extend(loader[2])
                 return (tag, model, options + tuple(extra)) + base[3:]
             if tag == "saq":
-                if method in {"first", "one", "one_or_none", "get"}:
+                if method in {"first", "one", "one_or_none", "get", "first_or_404", "get_or_404", "one_or_404"}:
                     return ("saobj", model)
                 if method == "all":
                     return ("sares", model, options)
@@ -553,6 +579,8 @@ class Resolver:
             return ("saobj", current[1])
         if tag == "list":
             return current[1]
+        if tag == "loaded":
+            return self._iter(current[1])
         return None
 
 

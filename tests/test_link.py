@@ -155,3 +155,118 @@ def test_include_tests_reports_them(scan):
     result = scan(TEST_CODE, config=Config(include_tests=True))
     assert found(result) == [("DB101", "app/jobs.py", 3), ("DB105", "tests/test_jobs.py", 3)]
     assert result.metrics["test_findings_hidden"] == 0
+
+
+def test_findings_in_migrations_are_hidden_like_tests(scan):
+    result = scan({
+        "app/alembic/versions/0001_backfill.py": """
+            def upgrade(conn, rows):
+                for row in rows:
+                    conn.execute("UPDATE t SET x = 1 WHERE id = %s", (row.id,))
+        """,
+        "app/migrations/0002_data.py": """
+            def forwards(cur, ids):
+                for i in ids:
+                    cur.execute("UPDATE t SET y = 2 WHERE id = %s", (i,))
+        """,
+    })
+    assert found(result) == []
+    assert result.metrics["test_findings_hidden"] == 2
+
+
+def test_a_cached_helper_ends_the_chain(scan):
+    result = scan({
+        "app/config.py": """
+            import functools
+
+
+            @functools.lru_cache(maxsize=None)
+            def get_config(cur, key):
+                cur.execute("SELECT value FROM config WHERE key = %s", (key,))
+                return cur.fetchone()
+        """,
+        "app/board.py": """
+            from app.config import get_config
+
+
+            def board(cur, standings):
+                return [(s, get_config(cur, "hidden_scores")) for s in standings]
+        """,
+    })
+    assert found(result) == []
+
+
+def test_a_call_that_returns_out_of_the_loop_runs_once(scan):
+    result = scan({
+        "app/find.py": """
+            def find(cur, keys, wanted):
+                for key in keys:
+                    if key == wanted:
+                        cur.execute("SELECT * FROM t WHERE k = %s", (key,))
+                        return cur.fetchone()
+                for key in keys:
+                    if key == wanted:
+                        return fetch(cur, key)
+                return [fetch(cur, k) for k in keys]
+
+
+            def fetch(cur, key):
+                cur.execute("SELECT * FROM t WHERE k = %s", (key,))
+        """,
+    })
+    assert found(result) == [("DB101", "app/find.py", 4), ("DB101", "app/find.py", 9)]
+
+
+def test_models_reexported_from_a_models_package_resolve(scan):
+    result = scan({
+        "users/models/__init__.py": """
+            from .groups import *
+            from .accounts import Account
+        """,
+        "users/models/groups.py": """
+            from django.db import models
+
+
+            class Group(models.Model):
+                name = models.CharField(max_length=20)
+        """,
+        "users/models/accounts.py": """
+            from django.db import models
+
+
+            class Account(models.Model):
+                email = models.EmailField()
+        """,
+        "users/sync.py": """
+            from users.models import Account, Group
+
+
+            def sync(names, emails):
+                for name in names:
+                    Group.objects.get(name=name)
+                for email in emails:
+                    Account.objects.filter(email=email).exists()
+        """,
+    })
+    assert found(result) == [("DB103", "users/sync.py", 6), ("DB103", "users/sync.py", 8)]
+
+
+def test_a_materialised_queryset_is_not_queried_again(scan):
+    result = scan({
+        "app/models.py": """
+            from django.db import models
+
+
+            class Check(models.Model):
+                code = models.CharField(max_length=20)
+        """,
+        "app/views.py": """
+            from app.models import Check
+
+
+            def pick(codes):
+                available = list(Check.objects.all())
+                return [[c for c in available if c.code == code] for code in codes]
+        """,
+    })
+    assert found(result) == []

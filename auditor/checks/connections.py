@@ -16,7 +16,7 @@ def check_connections(program: Program) -> list:
         for info in infos:
             loops = effective_loops(function, info.call.loop)
             chain = program.effect_chain(info, "connect")
-            if loops and chain is not None:
+            if loops and chain is not None and not info.call.leaves_loop:
                 in_loop_lines.add(info.call.line)
                 findings.append(_connect_in_loop(program, function, info, loops[0], chain))
         for info in infos:
@@ -56,7 +56,11 @@ def _unpooled(program: Program, function, info: CallInfo):
     callers = program.callers.get(function.qualname, set())
     if function.name == "__init__" and function.cls:
         callers = callers | program.callers.get(function.cls, set())
+    if "poolclass" in call.keywords:
+        return None  # an explicit pool class (NullPool for a migration, say) is a decision
     reachable = function.qualname in program.handler_paths
+    summary = program.summaries.get(function.qualname)
+    factory = summary is not None and summary.returns_connection
     if not reachable and len(callers) < 2:
         return None
     engine = info.effect == "engine"
@@ -73,10 +77,13 @@ def _unpooled(program: Program, function, info: CallInfo):
                        "check connections out of it per request; or put PgBouncer in front.")
     chain = [hop.render() for hop in program.handler_paths.get(function.qualname, [])]
     chain.append(f"{info.path}:{call.line} {call.text}()")
+    # Off the request path, a factory's callers decide how often it runs (a connection per batch
+    # job to an external source is often by design): report it, rated low.
+    confidence = None if reachable else ("low" if factory else "medium")
     return make_finding("DB201", program, function, info.path, call.line, call.col, call.end_line,
                         message, remediation, call.excerpt, chain=chain,
                         context={"callers": sorted(callers)},
-                        confidence=None if reachable else "medium")
+                        severity_steps=-1 if factory and not reachable else 0, confidence=confidence)
 
 
 def _opens_fresh_connection(program: Program, info: CallInfo) -> tuple:

@@ -22,6 +22,8 @@ def check_lazy_loads(program: Program) -> list:
             if loop.iter_val is None or len(loop.targets) != 1:
                 continue
             source = resolver.eval(loop.iter_val)
+            if source and source[0] == "loaded":
+                source = source[1]  # ``for o in list(qs)``: the same rows, fetched up front
             if source and source[0] in {"djqs", "djrel", "sares", "saq", "list"}:
                 iterated[loop.id] = source
         reported = set()

@@ -8,7 +8,7 @@ from auditor.checks.base import effective_loops, loop_bound_names, loop_descript
 from auditor.link import CallInfo, Program
 
 _DDL = re.compile(r"^\s*(create|drop|alter|grant|revoke|truncate|vacuum|analyze|reindex|cluster|comment|"
-                  r"refresh|pragma|set|reset|lock|attach|detach|discard)\b", re.IGNORECASE)
+                  r"refresh|pragma|set|reset|lock|attach|detach|discard|kill)\b", re.IGNORECASE)
 _SQL_BUILDER = re.compile(r"(^|_)sql$|^sql_", re.IGNORECASE)
 STATEMENT_PARAMETERS = {"sql", "query", "statement", "stmt", "command", "ddl", "script"}
 _REMEDIATION = {
@@ -30,7 +30,7 @@ def check_queries_in_loops(program: Program) -> list:
         writing_loops = _loops_that_write(program, function, infos)
         for info in infos:
             loops = effective_loops(function, info.call.loop)
-            if not loops:
+            if not loops or info.call.leaves_loop:
                 continue
             finding = _query_finding(program, function, info, loops, writing_loops)
             if finding is not None:

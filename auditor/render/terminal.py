@@ -57,7 +57,7 @@ def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None
         console.print(f"\n… {len(result.findings) - top} more; use --format markdown -o report.md for all.")
     hidden = metrics.get("test_findings_hidden", 0)
     if hidden:
-        console.print(f"\n{hidden} finding(s) in test code not shown (--include-tests shows them).")
+        console.print(f"\n{hidden} finding(s) in test and migration code not shown (--include-tests shows them).")
     if result.notes:
         console.print(f"\n[yellow]{len(result.notes)} note(s):[/yellow]")
         for path, message in result.notes[:10]:
