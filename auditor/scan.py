@@ -224,12 +224,13 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
 
 def is_test_path(path: str) -> bool:
     """Test and migration code: under ``tests/``/``test/``, ``test_*.py``, ``*_test.py``,
-    ``conftest.py``, ``tests.py``, or a Django/Alembic migration (``migrations/``, ``versions/``
-    next to an ``alembic``/``migrations`` directory). It runs once or never in production."""
+    ``conftest.py``, ``tests.py``, or a migration (Django's ``migrations/0001_*.py``, Alembic's
+    ``versions/`` under an ``alembic``/``migrations`` directory). It runs once or never in
+    production; ``utils/migrations/__init__.py`` is ordinary code."""
     parts = path.split("/")
     name = parts[-1]
     directories = parts[:-1]
-    in_migrations = "migrations" in directories or (
+    in_migrations = (directories[-1:] == ["migrations"] and name[:1].isdigit()) or (
         "versions" in directories and any(d in {"alembic", "migrations", "migration"} for d in directories))
     return (
         any(part in TEST_DIRECTORIES for part in directories)

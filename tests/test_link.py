@@ -169,8 +169,13 @@ def test_findings_in_migrations_are_hidden_like_tests(scan):
                 for i in ids:
                     cur.execute("UPDATE t SET y = 2 WHERE id = %s", (i,))
         """,
+        "app/utils/migrations/__init__.py": """
+            def stamp_all(cur, ids):
+                for i in ids:
+                    cur.execute("UPDATE t SET z = 3 WHERE id = %s", (i,))
+        """,
     })
-    assert found(result) == []
+    assert found(result) == [("DB105", "app/utils/migrations/__init__.py", 3)]
     assert result.metrics["test_findings_hidden"] == 2
 
 
