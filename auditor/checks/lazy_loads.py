@@ -46,6 +46,11 @@ def check_lazy_loads(program: Program) -> list:
             message = (f"`{access.name}.{access.attr}` loads the {relation.target.rsplit('.', 1)[-1]} "
                        f"relation of each {model} with its own query inside "
                        f"`{loop_description(loop)}` (line {loop.line}); the loop's query does not load it.")
+            # SQLAlchemy looks a many-to-one up in the session's identity map first: one query per
+            # distinct target, which is N only when the targets differ.
+            identity_map = relation.orm == "sqlalchemy" and relation.kind == "forward"
+            if identity_map:
+                message += " (SQLAlchemy asks the identity map first: one query per distinct target.)"
             findings.append(make_finding(
                 "DB102", program, function, facts.path, access.line, 0, access.line, message, fix,
                 access.excerpt,
@@ -54,6 +59,7 @@ def check_lazy_loads(program: Program) -> list:
                        f"{relation.path}:{relation.line} {model}.{access.attr} ({relation.orm} relation)"],
                 context={"loop": loop_description(loop), "loop_line": loop.line,
                          "relation": f"{model}.{access.attr}", "orm": relation.orm},
+                confidence="low" if identity_map else None,
             ))
     return findings
 
