@@ -81,7 +81,12 @@ class Program:
         self._classify_all()
         self._summarise()
         self.handlers = self._find_handlers()
-        self.handler_paths = self._reach_from_handlers()
+        admin = {q for q in self.handlers if self._is_admin_handler(q)}
+        # Paths from public handlers; code that only admin pages reach is kept apart: it runs on
+        # an operator's click, not on every visitor's request.
+        self.handler_paths = self._reach_from(sorted(set(self.handlers) - admin))
+        self.admin_paths = {q: p for q, p in self._reach_from(sorted(admin)).items()
+                            if q not in self.handler_paths}
 
     # ------------------------------------------------------------ classification
     def _classify_all(self) -> None:
@@ -283,11 +288,19 @@ class Program:
                             handlers.setdefault(qualname, "class-based view")
         return handlers
 
-    def _reach_from_handlers(self) -> dict:
-        """Every function reachable from a handler -> the path of call sites from it."""
+    def _is_admin_handler(self, qualname: str) -> bool:
+        """A handler behind an admin decorator or route (``@admins_only``, ``"/admin/..."``)."""
+        func = self.index.functions[qualname]
+        if any("admin" in text.lower() for text, _ in func.decorators):
+            return True
+        facts = self.index.function_module[qualname]
+        return "/admin/" in f"/{facts.path}" or "admin" in func.name.lower()
+
+    def _reach_from(self, handlers: list) -> dict:
+        """Every function reachable from ``handlers`` -> the path of call sites from one."""
         paths: dict = {}
         queue: deque = deque()
-        for handler in sorted(self.handlers):
+        for handler in handlers:
             facts = self.index.function_module.get(handler)
             func = self.index.functions.get(handler)
             if facts is None or func is None:

@@ -275,3 +275,26 @@ def test_a_materialised_queryset_is_not_queried_again(scan):
         """,
     })
     assert found(result) == []
+
+
+def test_code_reached_only_from_admin_pages_is_not_raised(scan):
+    result = scan({
+        "app/admin.py": """
+            from flask import Blueprint
+
+            from app.auth import admins_only
+
+            admin = Blueprint("admin", __name__)
+
+
+            @admin.route("/admin/reset", methods=["POST"])
+            @admins_only
+            def reset(cur, ids):
+                for i in ids:
+                    cur.execute("SELECT * FROM t WHERE id = %s", (i,))
+        """,
+    })
+    assert found(result) == [("DB101", "app/admin.py", 12)]
+    finding = result.findings[0]
+    assert finding.severity == "high"
+    assert finding.context["admin_request_path"] == ["app/admin.py:10 reset() [@admin.route]"]

@@ -24,6 +24,8 @@ def make_finding(rule_id: str, program: Program, function: Function, path: str, 
     if handler_path is not None:
         context["request_path"] = [hop.render() for hop in handler_path]
         severity_steps += 1
+    elif function.qualname in program.admin_paths:
+        context["admin_request_path"] = [hop.render() for hop in program.admin_paths[function.qualname]]
     if severity_steps > 0:
         severity = raise_severity(severity, severity_steps)
     elif severity_steps < 0:
