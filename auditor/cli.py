@@ -60,7 +60,8 @@ def _fail(message: str) -> None:
 @app.command()
 def scan(
     path: Path = typer.Argument(Path("."), help="Directory (or file) to scan."),
-    output_format: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Report format."),
+    output_format: Optional[OutputFormat] = typer.Option(
+        None, "--format", "-f", help="Report format (default: from the -o suffix .json/.md, else terminal)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: Optional[Threshold] = typer.Option(
         None, "--fail-on", help="Exit 1 when a finding reaches this severity (default: high)."),
@@ -78,6 +79,7 @@ def scan(
 
     if not path.exists():
         _fail(f"path does not exist: {path}")
+    output_format = output_format or _format_for(output)
     single = not path.is_dir()
     if single and not path.is_file():
         _fail(f"not a file or directory: {path}")
@@ -105,6 +107,16 @@ def scan(
         if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
             raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
+
+
+def _format_for(output: Optional[Path]) -> OutputFormat:
+    """The format an output file's suffix asks for: ``.json``, ``.md``; anything else is terminal text."""
+    suffix = output.suffix.lower() if output else ""
+    if suffix == ".json":
+        return OutputFormat.json
+    if suffix in {".md", ".markdown"}:
+        return OutputFormat.markdown
+    return OutputFormat.terminal
 
 
 def _project_root(file: Path) -> Path:

@@ -352,3 +352,12 @@ def test_rules_lists_every_rule(runner):
     assert [line.split()[0] for line in lines] == RULE_IDS
     assert lines[0] == "DB101  high     Database query inside a loop"
     assert "DB104  medium   Loop-invariant query repeated on every iteration" in lines
+
+
+@pytest.mark.parametrize("name,first", [("report.json", "{"), ("report.md", "# Database performance audit"),
+                                        ("report.txt", "audit scanned")])
+def test_output_suffix_chooses_the_format(tmp_path, name, first):
+    target = tmp_path / name
+    result = cli_runner().invoke(app, ["scan", str(ANALYTICS), "-o", str(target), "--fail-on", "none"])
+    assert result.exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith(first)
