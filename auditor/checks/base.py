@@ -15,7 +15,7 @@ RETRY_TARGETS = ("attempt", "retr", "tries", "try")
 def make_finding(rule_id: str, program: Program, function: Function, path: str, line: int,
                  column: int, end_line: int, message: str, remediation: str, excerpt: str,
                  chain: Optional[list] = None, context: Optional[dict] = None,
-                 severity_steps: int = 0, confidence: Optional[str] = None) -> Finding:
+                 severity_steps: int = 0, confidence: Optional[str] = None, impact: str = "") -> Finding:
     """A finding of ``rule_id`` ranked by request reachability and the given adjustments."""
     rule = load_rules()[rule_id]
     severity = rule.severity
@@ -45,6 +45,7 @@ def make_finding(rule_id: str, program: Program, function: Function, path: str, 
         message=message,
         remediation=remediation,
         effort=rule.effort,
+        impact=impact,
         excerpt=excerpt,
         chain=[hop.render() if isinstance(hop, Hop) else hop for hop in (chain or [])],
         context=context,

@@ -40,6 +40,8 @@ def _connect_in_loop(program: Program, function, info: CallInfo, loop, chain):
                    "savepoints on the same connection.")
     return make_finding("DB203", program, function, info.path, call.line, call.col, call.end_line,
                         message, remediation, call.excerpt,
+                        impact=(f"A connection handshake (TCP, TLS and authentication round trips) and "
+                                f"a new server session per item of `{loop.iter_text}`."),
                         chain=[f"{info.path}:{loop.line} {loop_description(loop)}"] + [h.render() for h in chain],
                         context={"loop": loop_description(loop), "loop_line": loop.line})
 
@@ -83,7 +85,9 @@ def _unpooled(program: Program, function, info: CallInfo):
     return make_finding("DB201", program, function, info.path, call.line, call.col, call.end_line,
                         message, remediation, call.excerpt, chain=chain,
                         context={"callers": sorted(callers)},
-                        severity_steps=-1 if factory and not reachable else 0, confidence=confidence)
+                        severity_steps=-1 if factory and not reachable else 0, confidence=confidence,
+                        impact=("A connection handshake (TCP, TLS and authentication round trips) per call; under load, one "
+                                "server connection per concurrent call until max_connections is reached."))
 
 
 def _opens_fresh_connection(program: Program, info: CallInfo) -> tuple:
@@ -136,7 +140,11 @@ def _not_closed(program: Program, function, info: CallInfo):
                    "or `try: ... finally: conn.close()`; better, take the connection from a pool.")
     if program.catalog.flag(type_name, "closes_on_with"):
         remediation = f"Use `with {call.text}(...) as {name or 'conn'}:` (it closes on exit), or close it in `finally`."
+    impact = ("Each leaked checkout holds a pool slot until garbage collection; the pool runs dry under load."
+              if checkout else
+              "Each leaked connection holds a server session and its memory until the client is garbage "
+              "collected or the server times it out.")
     return make_finding("DB202", program, function, info.path, call.line, call.col, call.end_line,
-                        problem, remediation, call.excerpt,
+                        problem, remediation, call.excerpt, impact=impact,
                         chain=[f"{info.path}:{call.line} {call.text}()"],
                         context={"connection_type": type_name})

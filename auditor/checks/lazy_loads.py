@@ -60,6 +60,7 @@ def check_lazy_loads(program: Program) -> list:
                 context={"loop": loop_description(loop), "loop_line": loop.line,
                          "relation": f"{model}.{access.attr}", "orm": relation.orm},
                 confidence="low" if identity_map else None,
+                impact=f"One extra query per {model} row of `{loop.iter_text}` (N+1 in total).",
             ))
     return findings
 

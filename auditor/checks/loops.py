@@ -97,10 +97,19 @@ def _query_finding(program: Program, function, info: CallInfo, loops: list, writ
     if through and any(h.label.startswith(("cur.", "cursor.", "conn.", "session.")) for h in chain[-1:]) \
             and not program.resolver.eval(call.func):
         confidence = "medium"
+    items = f"item of `{loop.iter_text}`"
+    impact = {
+        "DB101": f"One round trip per {items}: N queries where 1 would do.",
+        "DB103": f"One ORM query per {items}: N round trips plus N model instantiations where 1 query would do.",
+        "DB104": f"N - 1 identical queries: the same result fetched once per {items}.",
+        "DB105": f"One write (and in autocommit one transaction) per {items} instead of one batched statement.",
+    }[rule]
+    if depth > 1:
+        impact += f" Nested {depth} loops deep: the count multiplies."
     return make_finding(
         rule, program, function, info.path, call.line, call.col, call.end_line, message, remediation,
         call.excerpt, chain=[f"{info.path}:{loop.line} {loop_description(loop)}"] + [h.render() for h in chain],
-        context=context, severity_steps=severity_steps, confidence=confidence,
+        context=context, severity_steps=severity_steps, confidence=confidence, impact=impact,
     )
 
 
