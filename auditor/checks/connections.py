@@ -86,8 +86,9 @@ def _unpooled(program: Program, function, info: CallInfo):
                         message, remediation, call.excerpt, chain=chain,
                         context={"callers": sorted(callers)},
                         severity_steps=-1 if factory and not reachable else 0, confidence=confidence,
-                        impact=("A connection handshake (TCP, TLS and authentication round trips) per call; under load, one "
-                                "server connection per concurrent call until max_connections is reached."))
+                        impact=("A connection handshake (TCP, TLS and authentication round trips) per call; "
+                                "under load, one server connection per concurrent call until max_connections "
+                                "is reached."))
 
 
 def _opens_fresh_connection(program: Program, info: CallInfo) -> tuple:
