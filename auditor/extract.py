@@ -13,6 +13,17 @@ from typing import Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from auditor.cst_nodes import (
+    annotated_class,
+    argument_kind,
+    callee_text,
+    dotted,
+    handed_out,
+    literal_size,
+    names_read,
+    string_value,
+    target_names,
+)
 from auditor.facts import (
     UNKNOWN,
     Access,
@@ -39,197 +50,6 @@ def module_name_for(path: str) -> str:
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def dotted(node: cst.BaseExpression) -> Optional[str]:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
-def _string_value(node: cst.BaseExpression) -> Optional[str]:
-    """The text of a string literal, concatenation or f-string (holes become ``?``)."""
-    if isinstance(node, cst.SimpleString):
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - odd escapes: fall back to raw text
-            return node.value.strip("'\"")
-        return value if isinstance(value, str) else value.decode("latin-1")
-    if isinstance(node, cst.ConcatenatedString):
-        left, right = _string_value(node.left), _string_value(node.right)
-        return left + right if left is not None and right is not None else None
-    if isinstance(node, cst.FormattedString):
-        out = []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                out.append(part.value)
-            else:
-                out.append("?")
-        return "".join(out)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        left, right = _string_value(node.left), _string_value(node.right)
-        return left + right if left is not None and right is not None else None
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-        return _string_value(node.left)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        if node.func.attr.value == "format":
-            return _string_value(node.func.value)
-    return None
-
-
-def _literal_size(node: cst.BaseExpression) -> Optional[int]:
-    """Item count of a list/tuple/set/dict literal of constants, or of ``range(<= const)``."""
-    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        if not any(isinstance(el, cst.StarredElement) for el in node.elements):
-            return len(node.elements)
-        return None
-    if isinstance(node, cst.Dict):
-        if all(isinstance(el, cst.DictElement) for el in node.elements):
-            return len(node.elements)
-        return None
-    if (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in {"items", "keys", "values"}
-        and not node.args
-    ):
-        return _literal_size(node.func.value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in {
-        "enumerate", "sorted", "reversed", "list", "tuple", "set"
-    } and len(node.args) == 1:
-        return _literal_size(node.args[0].value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
-        ints = [_int_value(a.value) for a in node.args]
-        if ints and all(i is not None for i in ints):
-            if len(ints) == 1:
-                return max(ints[0], 0)
-            return max(ints[1] - ints[0], 0)
-    return None
-
-
-def _int_value(node: cst.BaseExpression) -> Optional[int]:
-    if isinstance(node, cst.Integer):
-        try:
-            return int(node.value.replace("_", ""), 0)
-        except ValueError:
-            return None
-    return None
-
-
-def _is_constant(node: cst.BaseExpression) -> bool:
-    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
-        return True
-    if isinstance(node, cst.Name) and node.value in {"None", "True", "False"}:
-        return True
-    if isinstance(node, cst.Tuple):
-        return all(_is_constant(el.value) for el in node.elements)
-    if isinstance(node, cst.UnaryOperation):
-        return _is_constant(node.expression)
-    return False
-
-
-def _target_names(node: cst.BaseExpression) -> list:
-    """Names bound by an assignment or loop target."""
-    if isinstance(node, cst.Name):
-        return [node.value]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        names: list = []
-        for el in node.elements:
-            names.extend(_target_names(el.value))
-        return names
-    if isinstance(node, cst.StarredElement):
-        return _target_names(node.value)
-    return []
-
-
-def _names_read(node: cst.CSTNode) -> set:
-    """Every Name read anywhere inside ``node`` (attribute names excluded)."""
-    found: set = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-            continue
-        if isinstance(current, cst.Attribute):
-            stack.append(current.value)
-            continue
-        stack.extend(current.children)
-    return found
-
-
-_COLLECTIONS = {"list", "List", "set", "Set", "Sequence", "Collection", "Iterable", "WriteOnlyMapped",
-                "DynamicMapped", "AppenderQuery"}
-_WRAPPERS = {"Mapped", "Optional", "Annotated"}
-
-
-def _annotated_class(node: cst.BaseExpression, many: bool = False) -> tuple:
-    """``Mapped[list["Item"]]`` -> ("Item", True); ``Mapped[Optional[User]]`` -> ("User", False)."""
-    if isinstance(node, cst.Subscript):
-        head = (dotted(node.value) or "").split(".")[-1]
-        if node.slice and isinstance(node.slice[0].slice, cst.Index):
-            inner = node.slice[0].slice.value
-            if head in _COLLECTIONS:
-                return _annotated_class(inner, True)
-            if head in _WRAPPERS:
-                return _annotated_class(inner, many)
-        return "", many
-    if isinstance(node, cst.BinaryOperation):
-        return _annotated_class(node.left, many)
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        text = (_string_value(node) or "").strip()
-        if "[" in text:
-            try:
-                return _annotated_class(cst.parse_expression(text), many)
-            except cst.ParserSyntaxError:
-                return "", many
-        return text, many
-    return (dotted(node) or ""), many
-
-
-def _callee_text(node: cst.BaseExpression, depth: int = 0) -> str:
-    """A one-line label of a callee: ``Order.objects.filter(...).first``."""
-    if depth > 8:
-        return "…"
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_callee_text(node.value, depth + 1)}.{node.attr.value}"
-    if isinstance(node, cst.Call):
-        return f"{_callee_text(node.func, depth + 1)}(...)"
-    if isinstance(node, cst.Subscript):
-        return f"{_callee_text(node.value, depth + 1)}[...]"
-    if isinstance(node, cst.Await):
-        return _callee_text(node.expression, depth + 1)
-    return "(…)"
-
-
-def _argument_kind(node: cst.BaseExpression) -> str:
-    """A coarse kind of an argument: str, fstring, name, call, other."""
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        return "str"
-    if isinstance(node, cst.FormattedString):
-        return "fstring"
-    if isinstance(node, (cst.Name, cst.Attribute)):
-        return "name"
-    if isinstance(node, cst.Call):
-        return "call"
-    return "other"
-
-
-def _handed_out(node: cst.BaseExpression) -> list:
-    """Names a return/yield hands to the caller: ``conn``, ``(conn, cur)``, ``Wrapper(conn)``."""
-    if isinstance(node, cst.Name):
-        return [node.value]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return [n for el in node.elements for n in _handed_out(el.value)]
-    if isinstance(node, cst.Call):
-        return [arg.value.value for arg in node.args if isinstance(arg.value, cst.Name)]
-    return []
 
 
 class _Scope:
@@ -316,7 +136,7 @@ class FactExtractor(cst.CSTVisitor):
             element = self.comprehension_values.get(id(node))
             return extend(element, ("collect", "", ())) if element else UNKNOWN
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
-            text = _string_value(node)
+            text = string_value(node)
             return (f"s:{text}", ()) if text is not None else UNKNOWN
         return UNKNOWN
 
@@ -395,7 +215,7 @@ class FactExtractor(cst.CSTVisitor):
                         if isinstance(small, cst.Assign) and len(small.targets) == 1:
                             target = small.targets[0].target
                             if isinstance(target, cst.Name):
-                                text = _string_value(small.value)
+                                text = string_value(small.value)
                                 cls.meta[target.value] = text if text is not None else ""
             return
         stmt.visit(self)
@@ -413,21 +233,21 @@ class FactExtractor(cst.CSTVisitor):
                 continue
             fld = ClassField(name=target.value, line=self._line(small), func=None)
             if isinstance(small, cst.AnnAssign):
-                fld.annotation, fld.annotation_many = _annotated_class(small.annotation.annotation)
+                fld.annotation, fld.annotation_many = annotated_class(small.annotation.annotation)
             if isinstance(value, cst.Call):
                 fld.func = self.value(value.func)
                 for arg in value.args:
                     if arg.keyword is None:
                         fld.args.append(self.value(arg.value))
                     else:
-                        text = _string_value(arg.value)
+                        text = string_value(arg.value)
                         if text is None:
                             text = dotted(arg.value) or ""
                             if text.split(".")[0] in self.facts.imports:
                                 text = self._qualify_dotted(text)
                         fld.kwargs[arg.keyword.value] = text
             else:
-                text = _string_value(value)
+                text = string_value(value)
                 if text is not None:
                     fld.kwargs["value"] = text
             cls.fields.append(fld)
@@ -483,7 +303,7 @@ class FactExtractor(cst.CSTVisitor):
         if isinstance(node, cst.BinaryOperation):  # X | None
             return self._annotation(node.left)
         if isinstance(node, cst.SimpleString):
-            text = _string_value(node) or ""
+            text = string_value(node) or ""
             return self._qualify_dotted(text) if text.isidentifier() or "." in text else ""
         text = dotted(node)
         return self._qualify_dotted(text) if text else ""
@@ -510,7 +330,7 @@ class FactExtractor(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
         node.value.visit(self)
-        for name in _target_names(node.target):
+        for name in target_names(node.target):
             self._bind(name, UNKNOWN)
         return False
 
@@ -524,7 +344,7 @@ class FactExtractor(cst.CSTVisitor):
         role, bound = "assign", ""
         names: list = []
         for target in targets:
-            names.extend(_target_names(target))
+            names.extend(target_names(target))
             if isinstance(target, (cst.Attribute, cst.Subscript)):
                 role = "store"
         if role == "assign" and len(targets) == 1 and isinstance(targets[0], cst.Name):
@@ -545,14 +365,14 @@ class FactExtractor(cst.CSTVisitor):
         symbolic = self.value(value)
         if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], cst.Name):
             name = targets[0].value
-            size = _literal_size(value)
+            size = literal_size(value)
             if size:
                 self.facts.constants[name] = size
             else:
-                text = _string_value(value)
+                text = string_value(value)
                 if text is not None:
                     self.facts.constants[name] = text
-        size = _literal_size(value)
+        size = literal_size(value)
         for target in targets:
             if isinstance(target, cst.Name):
                 self._bind(target.value, symbolic)
@@ -563,7 +383,7 @@ class FactExtractor(cst.CSTVisitor):
             elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
                 self._store_attr(target.value.value, target.attr.value, symbolic)
             else:
-                for name in _target_names(target):
+                for name in target_names(target):
                     self._bind(name, UNKNOWN)
 
     def _store_attr(self, owner: str, attr: str, symbolic: Val) -> None:
@@ -580,7 +400,7 @@ class FactExtractor(cst.CSTVisitor):
             self._visit_with_role(node.value, "return", "")
             self.scope.leaving.pop()
             self.scope.function.returns.append(self.value(node.value))
-            self.scope.function.escaped.extend(_handed_out(node.value))
+            self.scope.function.escaped.extend(handed_out(node.value))
         return False
 
     def visit_Raise(self, node: cst.Raise) -> bool:
@@ -596,7 +416,7 @@ class FactExtractor(cst.CSTVisitor):
         if isinstance(node.value, cst.BaseExpression):
             self._visit_with_role(node.value, "yield", "")
             self.scope.function.returns.append(self.value(node.value))
-            self.scope.function.escaped.extend(_handed_out(node.value))
+            self.scope.function.escaped.extend(handed_out(node.value))
         return False
 
     def visit_Try(self, node: cst.Try) -> bool:
@@ -639,7 +459,7 @@ class FactExtractor(cst.CSTVisitor):
             if bound:
                 self._bind(bound, symbolic)
             elif item.asname is not None:
-                for name in _target_names(item.asname.name):
+                for name in target_names(item.asname.name):
                     self._bind(name, UNKNOWN)
         node.body.visit(self)
         return False
@@ -659,14 +479,14 @@ class FactExtractor(cst.CSTVisitor):
             parent=parent,
             iter_text=iter_text,
             iter_val=self.value(iter_node) if iter_node is not None else None,
-            literal_size=_literal_size(iter_node) if iter_node is not None else None,
+            literal_size=literal_size(iter_node) if iter_node is not None else None,
         )
         if iter_node is not None and loop.literal_size is None:
             loop.literal_size = self._named_literal_size(iter_node)
         scope.function.loops.append(loop)
         scope.loop_stack.append(loop)
         if target is not None:
-            names = _target_names(target)
+            names = target_names(target)
             loop.targets = names
             for name in names:
                 self._bind(name, extend(loop.iter_val, ("iter", "", ())) if len(names) == 1 else UNKNOWN)
@@ -769,7 +589,7 @@ class FactExtractor(cst.CSTVisitor):
             _, role, bound = self.role_stack.pop()
         scope = self.scope
         line, col, end_line = self._span(node)
-        text = _callee_text(node.func)
+        text = callee_text(node.func)
         loop = scope.loop_stack[-1].id if scope.loop_stack else None
         call = Call(
             line=line,
@@ -794,16 +614,16 @@ class FactExtractor(cst.CSTVisitor):
         if loop is not None:
             names = set()
             if isinstance(node.func, cst.Attribute):
-                names |= _names_read(node.func.value)
+                names |= names_read(node.func.value)
             for arg in node.args:
-                names |= _names_read(arg.value)
+                names |= names_read(arg.value)
             call.names = sorted(names)
         call.arg_count = len(node.args)
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
         if positional:
             first = positional[0].value
-            call.first_arg = _argument_kind(first)
-            sql = _string_value(first)
+            call.first_arg = argument_kind(first)
+            sql = string_value(first)
             if sql is not None:
                 call.sql = sql
             elif isinstance(first, cst.Name):
@@ -824,7 +644,7 @@ class FactExtractor(cst.CSTVisitor):
         handoff = self._is_handoff(node)
         for arg in node.args:
             if handoff:
-                scope.function.escaped.extend(_handed_out(arg.value))
+                scope.function.escaped.extend(handed_out(arg.value))
             self._visit_with_role(arg.value, "arg", "")
         return False
 
