@@ -15,7 +15,8 @@ from typing import Optional
 
 from auditor.catalog import Catalog
 from auditor.facts import Call, Function, Loop
-from auditor.values import RepoIndex, Resolver
+from auditor.repo_index import RepoIndex
+from auditor.values import Resolver
 
 _WRITE_SQL = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(insert|update|delete|merge|upsert|replace)\b",
                         re.IGNORECASE | re.DOTALL)

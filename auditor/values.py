@@ -18,151 +18,15 @@ into an abstract type (a tuple whose first item is its kind):
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field
 from typing import Optional
 
 from auditor.catalog import Catalog
-from auditor.facts import ClassDef, ModuleFacts, Val
+from auditor.facts import Val
+from auditor.orm_models import ModelCatalog
+from auditor.repo_index import RepoIndex, plain_name
 
 _MAX_DEPTH = 40
 _BUILTINS = set(dir(builtins))
-
-
-@dataclass
-class Relation:
-    """A relation attribute of an ORM model."""
-
-    model: str
-    attr: str
-    kind: str  # "forward" (one object) or "many" (a manager / collection)
-    target: str
-    orm: str  # "django" or "sqlalchemy"
-    eager: bool = False  # SQLAlchemy lazy="selectin"/"joined"/...: loaded with its parent
-    line: int = 0
-    path: str = ""
-
-
-@dataclass
-class RepoIndex:
-    """Every definition in the repository, by qualified name."""
-
-    modules: dict = field(default_factory=dict)  # module name -> ModuleFacts
-    functions: dict = field(default_factory=dict)  # qualname -> Function
-    function_module: dict = field(default_factory=dict)  # qualname -> ModuleFacts
-    classes: dict = field(default_factory=dict)  # qualname -> ClassDef
-    class_module: dict = field(default_factory=dict)
-    globals: dict = field(default_factory=dict)  # module.NAME -> Val
-    classes_by_name: dict = field(default_factory=dict)  # short name -> [qualname]
-    module_aliases: dict = field(default_factory=dict)  # import name -> module, for nested source roots
-
-    @classmethod
-    def build(cls, all_facts: list) -> "RepoIndex":
-        """Index a list of :class:`ModuleFacts`."""
-        index = cls()
-        for facts in all_facts:
-            index.modules[facts.module] = facts
-            for func in facts.functions:
-                index.functions[func.qualname] = func
-                index.function_module[func.qualname] = facts
-            for klass in facts.classes:
-                index.classes[klass.qualname] = klass
-                index.class_module[klass.qualname] = facts
-                index.classes_by_name.setdefault(klass.name, []).append(klass.qualname)
-            for name, value in facts.globals.items():
-                index.globals[f"{facts.module}.{name}" if facts.module else name] = value
-        index._alias_nested_roots()
-        return index
-
-    def _alias_nested_roots(self) -> None:
-        """Let ``dcim.models`` name ``netbox/dcim/models.py`` when the source root is ``netbox/``.
-
-        Every dotted suffix of a module name that is not itself a module becomes an alias, unless
-        two modules share it (then it stays unresolved rather than guess).
-        """
-        candidates: dict = {}
-        for module in self.modules:
-            parts = module.split(".")
-            for start in range(1, len(parts)):
-                candidates.setdefault(".".join(parts[start:]), set()).add(module)
-        for alias, modules in candidates.items():
-            if len(modules) == 1 and alias not in self.modules:
-                self.module_aliases[alias] = next(iter(modules))
-
-    def canonical(self, qualname: str) -> str:
-        """``qualname`` with an aliased module prefix replaced by the real module name."""
-        if not self.module_aliases:
-            return qualname
-        parts = qualname.split(".")
-        for end in range(len(parts), 0, -1):
-            prefix = ".".join(parts[:end])
-            if prefix in self.modules:
-                return qualname
-            module = self.module_aliases.get(prefix)
-            if module:
-                return ".".join([module] + parts[end:])
-        return qualname
-
-    def reexported(self, qualname: str, depth: int = 0) -> str:
-        """Follow ``pkg.models.Group`` to ``pkg.models.users.Group`` through the imports of
-        ``pkg/models/__init__.py`` (``from .users import Group`` or ``from .users import *``)."""
-        module, _, name = qualname.rpartition(".")
-        facts = self.modules.get(module)
-        if facts is None or depth > 8 or self._defined(qualname):
-            return qualname
-        target = facts.imports.get(name)
-        if target and target != qualname:
-            return self.reexported(self.canonical(target), depth + 1)
-        for star in facts.star_imports:
-            candidate = self.canonical(f"{star}.{name}")
-            if self._defined(candidate) or self.modules.get(star) and name in self.modules[star].imports:
-                return self.reexported(candidate, depth + 1)
-        return qualname
-
-    def _defined(self, qualname: str) -> bool:
-        return qualname in self.functions or qualname in self.classes or qualname in self.globals
-
-    def known(self, qualname: str) -> bool:
-        """True when ``qualname`` names a definition of the repository."""
-        qualname = self.reexported(qualname)
-        return (
-            qualname in self.functions
-            or qualname in self.classes
-            or qualname in self.globals
-            or qualname in self.modules
-        )
-
-    def method_of(self, class_name: str, method: str, seen: Optional[set] = None) -> Optional[str]:
-        """Find ``method`` on a class or its repository bases."""
-        seen = seen or set()
-        if class_name in seen:
-            return None
-        seen.add(class_name)
-        candidate = f"{class_name}.{method}"
-        if candidate in self.functions:
-            return candidate
-        klass = self.classes.get(class_name)
-        if klass is None:
-            return None
-        for base in klass.bases:
-            base_name = self.canonical(_plain_name(base))
-            if base_name in self.classes:
-                found = self.method_of(base_name, method, seen)
-                if found:
-                    return found
-        return None
-
-
-def _plain_name(value: Val) -> str:
-    """``a.b.c`` for a global value made only of attribute steps, else ""."""
-    origin, steps = value
-    if not origin.startswith("g:"):
-        return ""
-    parts = [origin[2:]]
-    for step in steps:
-        if step[0] != "attr":
-            return ""
-        parts.append(step[1])
-    return ".".join(parts)
 
 
 class Resolver:
@@ -173,116 +37,7 @@ class Resolver:
         self.catalog = catalog
         self._returns: dict = {}
         self._in_progress: set = set()
-        self.django_models: set = set()
-        self.relations: dict = {}  # (model, attr) -> Relation
-        self._find_models()
-
-    # ------------------------------------------------------------ models
-    def _find_models(self) -> None:
-        bases = set(self.catalog.django.get("model_bases") or [])
-        pending = True
-        while pending:
-            pending = False
-            for qualname, klass in self.index.classes.items():
-                if qualname in self.django_models:
-                    continue
-                for base in klass.bases:
-                    name = self.index.canonical(_plain_name(base))
-                    if name in bases or name in self.django_models or name.endswith("models.Model"):
-                        self.django_models.add(qualname)
-                        pending = True
-                        break
-        for qualname, klass in self.index.classes.items():
-            module = self.index.class_module[qualname]
-            if qualname in self.django_models:
-                self._django_relations(klass, module)
-            self._sqlalchemy_relations(klass, module)
-
-    def _model_ref(self, ref: Val, module: ModuleFacts, owner: str) -> str:
-        """Resolve a model reference: a class name, ``"app.Model"``, ``"self"``."""
-        origin = ref[0]
-        if origin.startswith("s:"):
-            text = origin[2:]
-            if text == "self":
-                return owner
-            short = text.split(".")[-1]
-            candidates = self.index.classes_by_name.get(short, [])
-            same_module = [c for c in candidates if c.startswith(module.module + ".")]
-            return (same_module or candidates or [text])[0]
-        name = self.index.canonical(_plain_name(ref))
-        if name in self.index.classes:
-            return name
-        short = name.split(".")[-1]
-        return (self.index.classes_by_name.get(short) or [name])[0]
-
-    def _django_relations(self, klass: ClassDef, module: ModuleFacts) -> None:
-        kinds = self.catalog.django.get("relation_fields") or {}
-        for fld in klass.fields:
-            if fld.func is None:
-                continue
-            field_type = _plain_name(fld.func).split(".")[-1]
-            if field_type not in kinds:
-                continue
-            ref = fld.args[0] if fld.args else None
-            if ref is None and "to" in fld.kwargs:
-                ref = (f"s:{fld.kwargs['to']}", ())
-            if ref is None:
-                continue
-            target = self._model_ref(ref, module, klass.qualname)
-            kind = kinds[field_type]
-            self._add(Relation(klass.qualname, fld.name, kind, target, "django", line=fld.line, path=module.path))
-            related = fld.kwargs.get("related_name", "")
-            if related.endswith("+"):
-                continue
-            if field_type == "OneToOneField":
-                reverse_name, reverse_kind = related or klass.name.lower(), "forward"
-            else:
-                reverse_name, reverse_kind = related or f"{klass.name.lower()}_set", "many"
-            self._add(Relation(target, reverse_name, reverse_kind, klass.qualname, "django",
-                               line=fld.line, path=module.path))
-
-    def _sqlalchemy_relations(self, klass: ClassDef, module: ModuleFacts) -> None:
-        eager_values = set(self.catalog.sqlalchemy.get("eager_lazy_values") or [])
-        for fld in klass.fields:
-            if fld.func is None or _plain_name(fld.func).split(".")[-1] != "relationship":
-                continue
-            if fld.args:
-                reference = fld.args[0]
-            elif fld.annotation:
-                reference = (f"s:{fld.annotation}", ())
-            else:
-                continue
-            target = self._model_ref(reference, module, klass.qualname)
-            lazy = fld.kwargs.get("lazy", "select")
-            uselist = fld.kwargs.get("uselist", "")
-            many = fld.annotation_many if fld.annotation else uselist != "False"
-            kind = "many" if many and uselist != "False" else "forward"
-            self._add(Relation(klass.qualname, fld.name, kind, target, "sqlalchemy",
-                               eager=lazy in eager_values, line=fld.line, path=module.path))
-            backref = fld.kwargs.get("backref", "")
-            if backref and backref.isidentifier():
-                self._add(Relation(target, backref, "many", klass.qualname, "sqlalchemy",
-                                   line=fld.line, path=module.path))
-
-    def _add(self, relation: Relation) -> None:
-        self.relations.setdefault((relation.model, relation.attr), relation)
-
-    def relation(self, model: str, attr: str) -> Optional[Relation]:
-        """The relation ``attr`` of ``model`` (searching repository base classes too)."""
-        seen: set = set()
-        current = [model]
-        while current:
-            name = current.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            found = self.relations.get((name, attr))
-            if found:
-                return found
-            klass = self.index.classes.get(name)
-            if klass:
-                current.extend(self.index.canonical(_plain_name(b)) for b in klass.bases)
-        return None
+        self.models = ModelCatalog(index, catalog)
 
     # ------------------------------------------------------------ evaluation
     def eval(self, value: Optional[Val], depth: int = 0) -> Optional[tuple]:
@@ -330,7 +85,7 @@ class Resolver:
             annotation = self.index.canonical(annotation)
             if annotation in self.catalog.annotations:
                 return ("cat", self.catalog.annotations[annotation])
-            if annotation in self.django_models:
+            if annotation in self.models.django_models:
                 return ("djobj", annotation)
             if annotation in self.index.classes:
                 return ("inst", annotation)
@@ -407,9 +162,9 @@ class Resolver:
             attribute = self.catalog.attribute(current[1], name)
             return ("cat", attribute) if attribute else None
         if tag == "class":
-            if current[1] in self.django_models and name in (self.catalog.django.get("managers") or []):
+            if current[1] in self.models.django_models and name in (self.catalog.django.get("managers") or []):
                 return ("djm", current[1])
-            if name == "query" and current[1] not in self.django_models:
+            if name == "query" and current[1] not in self.models.django_models:
                 return ("saq", current[1], ())  # Flask-SQLAlchemy ``Model.query``
             method = self.index.method_of(current[1], name)
             return ("func", method) if method else None
@@ -425,7 +180,7 @@ class Resolver:
             method = self.index.method_of(current[1], name)
             if method:
                 return ("func", method)  # ``profile.num_checks_used()``: the model's own method
-            relation = self.relation(current[1], name)
+            relation = self.models.relation(current[1], name)
             if relation is not None:
                 if relation.kind == "many":
                     return ("djrel", relation.target, name) if tag == "djobj" else ("list", ("saobj", relation.target))
@@ -463,7 +218,7 @@ class Resolver:
         if tag == "func":
             return self.returns(current[1], depth + 1)
         if tag == "class":
-            if current[1] in self.django_models:
+            if current[1] in self.models.django_models:
                 return ("djobj", current[1])
             return ("inst", current[1])
         if tag == "name":
@@ -501,7 +256,7 @@ class Resolver:
             if inner and inner[0] in {"list", "loaded"}:
                 return inner
         if short in set(self.catalog.sqlalchemy.get("loader_options") or []):
-            return ("loader", short, tuple(_plain_name(a).rsplit(".", 1)[-1] for a in args))
+            return ("loader", short, tuple(plain_name(a).rsplit(".", 1)[-1] for a in args))
         return None
 
     def _model_arg(self, args: tuple, depth: int) -> str:

@@ -37,7 +37,7 @@ def check_lazy_loads(program: Program) -> list:
             item = resolver.apply(source, ("iter", "", ()), 0)
             if not item or item[0] not in {"djobj", "saobj"}:
                 continue
-            relation = resolver.relation(item[1], access.attr)
+            relation = resolver.models.relation(item[1], access.attr)
             if relation is None or not _lazy(relation, source, access):
                 continue
             reported.add((access.loop, access.attr))
