@@ -1,6 +1,7 @@
 """Parse one Python module with libcst and extract its :mod:`auditor.facts`.
 
-One parse, one traversal, and only the PositionProvider metadata. The traversal is driven by
+One parse, one traversal, and only byte-span metadata (cheaper than PositionProvider: lines
+come from a table of newline offsets). The traversal is driven by
 hand for loops, comprehensions, ``with`` and ``try`` so that each call knows its loop, how
 its result is used and whether it sits in a ``finally`` block.
 """
@@ -8,10 +9,11 @@ its result is used and whether it sits in a ``finally`` block.
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence, Union
+from bisect import bisect_right
+from typing import Optional, Union
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from auditor.cst_nodes import (
     annotated_class,
@@ -67,10 +69,16 @@ class _Scope:
 class FactExtractor(cst.CSTVisitor):
     """Collects :class:`ModuleFacts` in one traversal."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    METADATA_DEPENDENCIES = (ByteSpanPositionProvider,)
 
-    def __init__(self, path: str, module: str, source_lines: Sequence[str]) -> None:
+    def __init__(self, path: str, module: str, code: bytes, encoding: str) -> None:
         super().__init__()
+        self.code = code
+        self.encoding = encoding
+        self.newlines = [match.start() for match in re.finditer(b"\n", code)]
+        source_lines = code.decode(encoding, "replace").split("\n")
+        if source_lines and source_lines[-1] == "":
+            source_lines.pop()
         self.lines = source_lines
         self.facts = ModuleFacts(path=path, module=module, lines=len(source_lines))
         self.package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
@@ -87,12 +95,19 @@ class FactExtractor(cst.CSTVisitor):
     def scope(self) -> _Scope:
         return self.scopes[-1]
 
+    def _line_at(self, offset: int) -> int:
+        return bisect_right(self.newlines, offset - 1) + 1
+
     def _line(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
+        return self._line_at(self.get_metadata(ByteSpanPositionProvider, node).start)
 
     def _span(self, node: cst.CSTNode) -> tuple:
-        pos = self.get_metadata(PositionProvider, node)
-        return pos.start.line, pos.start.column, pos.end.line
+        """(first line, column in characters, last line) of a node."""
+        span = self.get_metadata(ByteSpanPositionProvider, node)
+        line = self._line_at(span.start)
+        line_start = self.newlines[line - 2] + 1 if line > 1 else 0
+        column = len(self.code[line_start:span.start].decode(self.encoding, "replace"))
+        return line, column, self._line_at(span.start + max(span.length - 1, 0))
 
     def _qualify(self, name: str) -> str:
         prefix = self.facts.module
@@ -413,10 +428,11 @@ class FactExtractor(cst.CSTVisitor):
         return False
 
     def visit_Yield(self, node: cst.Yield) -> bool:
-        if isinstance(node.value, cst.BaseExpression):
-            self._visit_with_role(node.value, "yield", "")
-            self.scope.function.returns.append(self.value(node.value))
-            self.scope.function.escaped.extend(handed_out(node.value))
+        value = node.value.item if isinstance(node.value, cst.From) else node.value
+        if value is not None:
+            self._visit_with_role(value, "yield", "")
+            self.scope.function.returns.append(self.value(value))
+            self.scope.function.escaped.extend(handed_out(value))
         return False
 
     def visit_Try(self, node: cst.Try) -> bool:
@@ -722,11 +738,12 @@ def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
         detail = re.sub(r"^parser error: error at \d+:\d+: ", "", detail)
         facts.error = f"syntax error at line {exc.raw_line}: {detail} (not analysed)"
         return facts
-    if isinstance(source, bytes):
-        text = source.decode(tree.encoding, "replace")
+    # Byte spans count in the module's encoding, after any byte-order mark.
+    encoding = "utf-8" if tree.encoding == "utf-8-sig" else tree.encoding
+    if isinstance(source, str):
+        code = source.encode(encoding, "surrogatepass")
     else:
-        text = source
-    lines = text.splitlines()
-    extractor = FactExtractor(path, module_name, lines)
+        code = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
+    extractor = FactExtractor(path, module_name, code, encoding)
     MetadataWrapper(tree, unsafe_skip_copy=True).visit(extractor)
     return extractor.facts

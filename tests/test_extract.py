@@ -95,3 +95,18 @@ def test_python_312_syntax_parses_whatever_the_interpreter():
     parsed = extract_facts("new.py", source)
     assert parsed.error == ""
     assert [f.name for f in parsed.functions] == ["<module>", "first"]
+
+
+def test_calls_in_yield_from_are_seen():
+    parsed = extract_facts("gen.py", "def rows(cur):\n    yield from cur.execute('SELECT 1')\n")
+    calls = [c.text for f in parsed.functions for c in f.calls]
+    assert calls == ["cur.execute"]
+
+
+def test_positions_count_characters_after_a_bom_and_non_ascii_text():
+    source = "\ufeff# é\n\n@dec\ndef f():\n    x = 'é'; g(1)\n    return h(\n      2)\n".encode("utf-8")
+    parsed = extract_facts("pos.py", source)
+    f = parsed.functions[1]
+    assert f.line == 4
+    assert [(c.text, c.line, c.col, c.end_line) for c in f.calls] == [("g", 5, 13, 5), ("h", 6, 11, 7)]
+    assert [c.excerpt for c in f.calls] == ["x = 'é'; g(1)", "return h("]
