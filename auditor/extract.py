@@ -8,9 +8,10 @@ its result is used and whether it sits in a ``finally`` block.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from bisect import bisect_right
-from typing import Optional, Union
+from typing import Mapping, Optional, Union
 
 import libcst as cst
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
@@ -66,13 +67,22 @@ class _Scope:
         self.leaving: list = []  # loop depth at each enclosing return/raise being visited
 
 
-class FactExtractor(cst.CSTVisitor):
-    """Collects :class:`ModuleFacts` in one traversal."""
+# Nodes whose dataclass fields are not in source order.
+_SOURCE_ORDER = {cst.IfExp: ["body", "test", "orelse"]}
 
-    METADATA_DEPENDENCIES = (ByteSpanPositionProvider,)
 
-    def __init__(self, path: str, module: str, code: bytes, encoding: str) -> None:
-        super().__init__()
+class FactExtractor:
+    """Collects :class:`ModuleFacts` in one traversal.
+
+    The traversal is our own (:meth:`walk`): libcst's visitor protocol rebuilds every node it
+    passes, which costs more than the parse, while walking the dataclass fields reads them.
+    ``visit_<Node>`` methods return False when they walked the children themselves.
+    """
+
+    _fields_by_type: dict = {}
+
+    def __init__(self, path: str, module: str, code: bytes, encoding: str, spans: Mapping) -> None:
+        self.spans = spans
         self.code = code
         self.encoding = encoding
         self.newlines = [match.start() for match in re.finditer(b"\n", code)]
@@ -90,6 +100,32 @@ class FactExtractor(cst.CSTVisitor):
         self.role_stack: list = []  # (role, bound_to) for the call being visited next
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
 
+    # ---------------------------------------------------------------- traversal
+    def walk(self, node: cst.CSTNode) -> None:
+        """Visit ``node`` (``visit_<Type>``, then its children unless that returned False)."""
+        kind = type(node)
+        visit = getattr(self, f"visit_{kind.__name__}", None)
+        if visit is None or visit(node) is not False:
+            for child in self._children(node):
+                self.walk(child)
+        if kind is cst.Call:
+            self.leave_Call(node)
+
+    def _children(self, node: cst.CSTNode) -> list:
+        kind = type(node)
+        names = self._fields_by_type.get(kind)
+        if names is None:
+            names = _SOURCE_ORDER.get(kind) or [f.name for f in dataclasses.fields(kind)]
+            self._fields_by_type[kind] = names
+        children = []
+        for name in names:
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif isinstance(value, (tuple, list)):
+                children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        return children
+
     # ---------------------------------------------------------------- helpers
     @property
     def scope(self) -> _Scope:
@@ -99,11 +135,11 @@ class FactExtractor(cst.CSTVisitor):
         return bisect_right(self.newlines, offset - 1) + 1
 
     def _line(self, node: cst.CSTNode) -> int:
-        return self._line_at(self.get_metadata(ByteSpanPositionProvider, node).start)
+        return self._line_at(self.spans[node].start)
 
     def _span(self, node: cst.CSTNode) -> tuple:
         """(first line, column in characters, last line) of a node."""
-        span = self.get_metadata(ByteSpanPositionProvider, node)
+        span = self.spans[node]
         line = self._line_at(span.start)
         line_start = self.newlines[line - 2] + 1 if line > 1 else 0
         column = len(self.code[line_start:span.start].decode(self.encoding, "replace"))
@@ -209,9 +245,9 @@ class FactExtractor(cst.CSTVisitor):
         cls.bases = [self.value(arg.value) for arg in node.bases if arg.keyword is None]
         self.facts.classes.append(cls)
         for dec in node.decorators:
-            dec.visit(self)
+            self.walk(dec)
         for arg in node.bases:
-            arg.visit(self)
+            self.walk(arg)
         self.class_stack.append(cls)
         for stmt in node.body.body:
             self._class_statement(cls, stmt)
@@ -233,7 +269,7 @@ class FactExtractor(cst.CSTVisitor):
                                 text = string_value(small.value)
                                 cls.meta[target.value] = text if text is not None else ""
             return
-        stmt.visit(self)
+        self.walk(stmt)
 
     def _class_field(self, cls: ClassDef, small: Union[cst.Assign, cst.AnnAssign]) -> None:
         if isinstance(small, cst.Assign):
@@ -285,7 +321,7 @@ class FactExtractor(cst.CSTVisitor):
         for dec in node.decorators:
             text = cst.Module(body=[]).code_for_node(dec.decorator).strip()
             func.decorators.append([text, self.value(dec.decorator)])
-            dec.visit(self)
+            self.walk(dec)
         params = list(node.params.posonly_params) + list(node.params.params) + list(node.params.kwonly_params)
         self.facts.functions.append(func)
         new_scope = _Scope(func)
@@ -301,9 +337,9 @@ class FactExtractor(cst.CSTVisitor):
                 new_scope.locals[name] = (f"p:{name}:{annotation}", ())
         for param in params:
             if param.default is not None:
-                param.default.visit(self)
+                self.walk(param.default)
         self.scopes.append(new_scope)
-        node.body.visit(self)
+        self.walk(node.body)
         self.scopes.pop()
         return False
 
@@ -344,7 +380,7 @@ class FactExtractor(cst.CSTVisitor):
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.value.visit(self)
+        self.walk(node.value)
         for name in target_names(node.target):
             self._bind(name, UNKNOWN)
         return False
@@ -371,10 +407,10 @@ class FactExtractor(cst.CSTVisitor):
             if isinstance(target, (cst.Attribute, cst.Subscript)):
                 if isinstance(target.value, cst.Name):
                     self.scope.literal_sizes.pop(target.value.value, None)  # mutated: size unknown
-                target.value.visit(self)  # ``row.site = x`` stores: only ``row`` is read
+                self.walk(target.value)  # ``row.site = x`` stores: only ``row`` is read
                 if isinstance(target, cst.Subscript):
                     for element in target.slice:
-                        element.visit(self)
+                        self.walk(element)
                 if isinstance(value, cst.Name):
                     self.scope.function.escaped.append(value.value)
         symbolic = self.value(value)
@@ -421,9 +457,9 @@ class FactExtractor(cst.CSTVisitor):
     def visit_Raise(self, node: cst.Raise) -> bool:
         self.scope.leaving.append(len(self.scope.loop_stack))
         if node.exc is not None:
-            node.exc.visit(self)
+            self.walk(node.exc)
         if node.cause is not None:
-            node.cause.visit(self)
+            self.walk(node.cause)
         self.scope.leaving.pop()
         return False
 
@@ -445,14 +481,14 @@ class FactExtractor(cst.CSTVisitor):
 
     def _try(self, node: Union[cst.Try, cst.TryStar]) -> None:
         """Visit a try statement, marking calls in its ``finally`` block."""
-        node.body.visit(self)
+        self.walk(node.body)
         for handler in node.handlers:
-            handler.visit(self)
+            self.walk(handler)
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self.walk(node.orelse)
         if node.finalbody is not None:
             self.scope.finally_depth += 1
-            node.finalbody.visit(self)
+            self.walk(node.finalbody)
             self.scope.finally_depth -= 1
 
     def visit_With(self, node: cst.With) -> bool:
@@ -477,7 +513,7 @@ class FactExtractor(cst.CSTVisitor):
             elif item.asname is not None:
                 for name in target_names(item.asname.name):
                     self._bind(name, UNKNOWN)
-        node.body.visit(self)
+        self.walk(node.body)
         return False
 
     # ---------------------------------------------------------------- loops
@@ -544,19 +580,19 @@ class FactExtractor(cst.CSTVisitor):
     def visit_For(self, node: cst.For) -> bool:
         self._visit_with_role(node.iter, "iter", "")
         self._push_loop("for", node, node.iter, node.target)
-        node.body.visit(self)
+        self.walk(node.body)
         self.scope.loop_stack.pop()
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self.walk(node.orelse)
         return False
 
     def visit_While(self, node: cst.While) -> bool:
         self._push_loop("while", node, None, None)
-        node.test.visit(self)
-        node.body.visit(self)
+        self.walk(node.test)
+        self.walk(node.body)
         self.scope.loop_stack.pop()
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self.walk(node.orelse)
         return False
 
     def _comprehension(self, node: cst.CSTNode, elements: list) -> bool:
@@ -566,11 +602,11 @@ class FactExtractor(cst.CSTVisitor):
         saved = dict(self.scope.locals)
         while comp is not None:
             if pushed:
-                comp.iter.visit(self)
+                self.walk(comp.iter)
             self._push_loop("comprehension", node, comp.iter, comp.target)
             pushed += 1
             for cond in comp.ifs:
-                cond.visit(self)
+                self.walk(cond)
             comp = comp.inner_for_in
         for element in elements:
             self._visit_with_role(element, "arg", "")
@@ -597,7 +633,7 @@ class FactExtractor(cst.CSTVisitor):
         inner = node.expression if isinstance(node, cst.Await) else node
         if isinstance(inner, cst.Call):
             self.role_stack.append((inner, role, bound))
-        node.visit(self)
+        self.walk(node)
 
     def visit_Call(self, node: cst.Call) -> bool:
         role, bound = "expr", ""
@@ -656,7 +692,7 @@ class FactExtractor(cst.CSTVisitor):
         self._record_close(node, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
-        node.func.visit(self)
+        self.walk(node.func)
         handoff = self._is_handoff(node)
         for arg in node.args:
             if handoff:
@@ -711,7 +747,7 @@ class FactExtractor(cst.CSTVisitor):
         return True
 
     # URL confs: path("x/", views.handler), re_path(...), url(...), View.as_view()
-    def leave_Call(self, node: cst.Call) -> None:  # noqa: D401 - libcst hook
+    def leave_Call(self, node: cst.Call) -> None:
         name = dotted(node.func) or ""
         if name.split(".")[-1] in {"path", "re_path", "url"} and len(node.args) >= 2:
             view = node.args[1].value
@@ -744,6 +780,7 @@ def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
         code = source.encode(encoding, "surrogatepass")
     else:
         code = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
-    extractor = FactExtractor(path, module_name, code, encoding)
-    MetadataWrapper(tree, unsafe_skip_copy=True).visit(extractor)
+    spans = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ByteSpanPositionProvider)
+    extractor = FactExtractor(path, module_name, code, encoding, spans)
+    extractor.walk(tree)
     return extractor.facts
