@@ -99,6 +99,7 @@ class FactExtractor:
         self.class_stack: list = []
         self.role_stack: list = []  # (role, bound_to) for the call being visited next
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
+        self.awaited: set = set()  # id() of calls that are awaited
 
     # ---------------------------------------------------------------- traversal
     def walk(self, node: cst.CSTNode) -> None:
@@ -518,7 +519,7 @@ class FactExtractor:
 
     # ---------------------------------------------------------------- loops
     def _push_loop(self, kind: str, node: cst.CSTNode, iter_node: Optional[cst.BaseExpression],
-                   target: Optional[cst.BaseExpression]) -> Loop:
+                   target: Optional[cst.BaseExpression], is_async: bool = False) -> Loop:
         scope = self.scope
         parent = scope.loop_stack[-1].id if scope.loop_stack else None
         iter_text = ""
@@ -532,6 +533,7 @@ class FactExtractor:
             iter_text=iter_text,
             iter_val=self.value(iter_node) if iter_node is not None else None,
             literal_size=literal_size(iter_node) if iter_node is not None else None,
+            is_async=is_async,
         )
         if iter_node is not None and loop.literal_size is None:
             loop.literal_size = self._named_literal_size(iter_node)
@@ -579,7 +581,7 @@ class FactExtractor:
 
     def visit_For(self, node: cst.For) -> bool:
         self._visit_with_role(node.iter, "iter", "")
-        self._push_loop("for", node, node.iter, node.target)
+        self._push_loop("for", node, node.iter, node.target, node.asynchronous is not None)
         self.walk(node.body)
         self.scope.loop_stack.pop()
         if node.orelse is not None:
@@ -603,7 +605,7 @@ class FactExtractor:
         while comp is not None:
             if pushed:
                 self.walk(comp.iter)
-            self._push_loop("comprehension", node, comp.iter, comp.target)
+            self._push_loop("comprehension", node, comp.iter, comp.target, comp.asynchronous is not None)
             pushed += 1
             for cond in comp.ifs:
                 self.walk(cond)
@@ -635,6 +637,11 @@ class FactExtractor:
             self.role_stack.append((inner, role, bound))
         self.walk(node)
 
+    def visit_Await(self, node: cst.Await) -> bool:
+        if isinstance(node.expression, cst.Call):
+            self.awaited.add(id(node.expression))
+        return True
+
     def visit_Call(self, node: cst.Call) -> bool:
         role, bound = "expr", ""
         if self.role_stack and self.role_stack[-1][0] is node:
@@ -658,6 +665,7 @@ class FactExtractor:
             role=role,
             bound_to=bound,
             in_finally=scope.finally_depth > 0,
+            awaited=id(node) in self.awaited,
             # in a return/raise, and not in a comprehension inside it: runs once, then leaves
             leaves_loop=bool(scope.leaving) and scope.leaving[-1] == len(scope.loop_stack),
             keywords=[arg.keyword.value for arg in node.args if arg.keyword is not None],

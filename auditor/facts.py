@@ -45,6 +45,7 @@ class Loop:
     iter_text: str
     iter_val: Optional[Val]
     literal_size: Optional[int]  # number of items when the iterable is a literal of constants
+    is_async: bool = False  # ``async for`` (statement or comprehension)
     targets: list = field(default_factory=list)
     bound: list = field(default_factory=list)  # every name assigned inside the loop
 
@@ -68,6 +69,7 @@ class Call:
     first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
     arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False
+    awaited: bool = False  # the call is the operand of ``await``
     leaves_loop: bool = False  # part of a return/raise: runs at most once per loop
     keywords: list = field(default_factory=list)  # keyword argument names
     excerpt: str = ""

@@ -110,3 +110,18 @@ def test_positions_count_characters_after_a_bom_and_non_ascii_text():
     assert f.line == 4
     assert [(c.text, c.line, c.col, c.end_line) for c in f.calls] == [("g", 5, 13, 5), ("h", 6, 11, 7)]
     assert [c.excerpt for c in f.calls] == ["x = 'é'; g(1)", "return h("]
+
+
+def test_async_context_of_calls_and_loops():
+    source = textwrap.dedent('''
+        async def pump(conn, queue):
+            async for item in queue:
+                await conn.execute("INSERT INTO t VALUES ($1)", item)
+                log(item)
+            return [await conn.fetchval("SELECT 1") async for _ in queue]
+    ''')
+    pump = extract_facts("pump.py", source).functions[1]
+    assert pump.is_async
+    assert [(loop.kind, loop.is_async) for loop in pump.loops] == [("for", True), ("comprehension", True)]
+    assert [(c.text, c.awaited, c.loop) for c in pump.calls] == [
+        ("conn.execute", True, 0), ("log", False, 0), ("conn.fetchval", True, 1)]
