@@ -15,7 +15,7 @@ from typing import Optional
 
 from auditor.catalog import Catalog
 from auditor.facts import Call, Function, Loop
-from auditor.repo_index import RepoIndex
+from auditor.repo_index import RepoIndex, plain_name
 from auditor.values import Resolver
 
 _WRITE_SQL = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(insert|update|delete|merge|upsert|replace)\b",
@@ -231,26 +231,31 @@ class Program:
                 if returned and returned[0] == "cat" and self.catalog.is_connection(returned[1]):
                     summary.returns_connection = not self.catalog.flag(returned[1], "pooled")
 
+    def _callee_summary(self, info: CallInfo, effect: str) -> Optional[Summary]:
+        """The summary of the first repository function ``info`` calls that has ``effect``.
+
+        A cached function is skipped: it runs its queries once per key, not once per call.
+        """
+        for target in info.targets:
+            summary = self.summaries.get(target)
+            if summary and effect in summary.chains and target not in self.cached:
+                return summary
+        return None
+
     def effect_chain(self, info: CallInfo, effect: str) -> Optional[list]:
         """The chain showing ``info`` has ``effect`` (directly or through its targets)."""
         direct = "connect" if info.effect in {"connect", "engine"} else info.effect
         if direct == effect:
             return [Hop(info.path, info.call.line, _label(info))]
-        for target in info.targets:
-            summary = self.summaries.get(target)
-            if summary and effect in summary.chains and target not in self.cached:
-                return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect]
-        return None
+        summary = self._callee_summary(info, effect)
+        return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect] if summary else None
 
     def terminal(self, info: CallInfo, effect: str) -> CallInfo:
         """The call at the end of the chain that gives ``info`` its ``effect``."""
         if info.effect == effect:
             return info
-        for target in info.targets:
-            summary = self.summaries.get(target)
-            if summary and effect in summary.terminal:
-                return summary.terminal[effect]
-        return info
+        summary = self._callee_summary(info, effect)
+        return summary.terminal[effect] if summary else info
 
     # ------------------------------------------------------------ request handlers
     def _find_handlers(self) -> dict:
@@ -281,7 +286,7 @@ class Program:
                         if found:
                             handlers.setdefault(found, "URL conf")
             for klass in facts.classes:
-                base_names = [(_base_text(b)) for b in klass.bases]
+                base_names = [plain_name(b) for b in klass.bases]
                 if any(b.endswith(VIEW_BASE_SUFFIXES) for b in base_names):
                     for method in VIEW_METHODS:
                         qualname = f"{klass.qualname}.{method}"
@@ -332,12 +337,6 @@ def _label(info: CallInfo) -> str:
     if info.synthetic:
         return f"for ... in {text}"
     return f"{text}()"
-
-
-def _base_text(value: tuple) -> str:
-    origin, steps = value
-    parts = [origin.split(":", 1)[-1]] + [s[1] for s in steps if s[0] == "attr"]
-    return ".".join(parts)
 
 
 def _reads_loop_target(func: Function, loop: Loop) -> bool:

@@ -232,7 +232,7 @@ class Resolver:
         if not type_name.startswith("sqlalchemy.") or not args:
             return None
         if method in {"execute", "scalars", "scalar"}:
-            return self.session_result(self.eval(args[0], depth + 1), method)
+            return self._session_result(self.eval(args[0], depth + 1), method)
         model = self._model_arg(args, depth)
         if not model:
             return None
@@ -316,7 +316,7 @@ class Resolver:
             return base
         return None
 
-    def session_result(self, statement: Optional[tuple], method: str) -> Optional[tuple]:
+    def _session_result(self, statement: Optional[tuple], method: str) -> Optional[tuple]:
         """What ``session.execute/scalars/get(statement)`` returns."""
         if statement and statement[0] == "sastmt" and statement[1]:
             if method in {"scalar"}:
