@@ -196,3 +196,69 @@ def handed_out(node: cst.BaseExpression) -> list:
     if isinstance(node, cst.Call):
         return [arg.value.value for arg in node.args if isinstance(arg.value, cst.Name)]
     return []
+
+
+_LITERAL_DEPTH = 8
+_LITERAL_ITEMS = 200
+_NAMED_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def literal_tree(node: cst.BaseExpression, qualify, depth: int = 0):
+    """A plain-data description of an expression, for declarations read as data.
+
+    Constants become Python values, lists/tuples/sets lists, a dict ``{"dict": [[k, v], ...]}``,
+    a call ``{"call": qualified callee, "args": [...], "kw": {name: ...}}``, a name or attribute
+    chain ``{"name": qualified}``, anything else ``{"expr": source text}``. ``qualify`` maps a
+    dotted name to its qualified name through the module's imports.
+    """
+    if depth > _LITERAL_DEPTH:
+        return {"expr": "…"}
+    formatting = isinstance(node, cst.Call) or (
+        isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.Add))
+    text = None if formatting else string_value(node)
+    if text is not None:
+        return text
+    if isinstance(node, cst.Integer):
+        value = _int_value(node)
+        return value if value is not None else {"expr": node.value}
+    if isinstance(node, cst.Float):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            return {"expr": node.value}
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal_tree(node.expression, qualify, depth + 1)
+        if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+            return -inner
+    if isinstance(node, cst.Name) and node.value in _NAMED_CONSTANTS:
+        return _NAMED_CONSTANTS[node.value]
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return [literal_tree(el.value, qualify, depth + 1) for el in node.elements[:_LITERAL_ITEMS]]
+    if isinstance(node, cst.Dict):
+        pairs = []
+        for el in node.elements[:_LITERAL_ITEMS]:
+            if isinstance(el, cst.DictElement):
+                pairs.append([literal_tree(el.key, qualify, depth + 1), literal_tree(el.value, qualify, depth + 1)])
+        return {"dict": pairs}
+    if isinstance(node, cst.Call):
+        callee = dotted(node.func)
+        tree: dict = {"call": qualify(callee) if callee else _source(node.func), "args": [], "kw": {}}
+        if callee is None and isinstance(node.func, cst.Attribute):
+            # ``sa.Column("x").desc()``, ``User.email.desc()`` after a call: keep the receiver
+            tree["call"] = node.func.attr.value
+            tree["on"] = literal_tree(node.func.value, qualify, depth + 1)
+        for arg in node.args[:_LITERAL_ITEMS]:
+            value = literal_tree(arg.value, qualify, depth + 1)
+            if arg.keyword is not None:
+                tree["kw"][arg.keyword.value] = value
+            elif not arg.star:
+                tree["args"].append(value)
+        return tree
+    name = dotted(node)
+    if name is not None:
+        return {"name": qualify(name)}
+    return {"expr": _source(node)}
+
+
+def _source(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node).strip()[:300]

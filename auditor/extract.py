@@ -23,6 +23,7 @@ from auditor.cst_nodes import (
     dotted,
     handed_out,
     literal_size,
+    literal_tree,
     names_read,
     string_value,
     target_names,
@@ -45,6 +46,10 @@ _CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
 _MAX_ARG_VALS = 4
 _MUTATING_METHODS = {"append", "extend", "add", "update", "insert", "setdefault", "__setitem__"}
 _HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
+# Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
+_SCHEMA_CALLS = {"create_table", "create_index", "add_column", "create_unique_constraint", "create_primary_key",
+                 "create_foreign_key", "drop_index", "drop_table", "drop_column", "drop_constraint",
+                 "rename_table", "alter_column", "Table", "Index", "RunSQL"}
 
 
 def module_name_for(path: str) -> str:
@@ -100,6 +105,7 @@ class FactExtractor:
         self.role_stack: list = []  # (role, bound_to) for the call being visited next
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
         self.awaited: set = set()  # id() of calls that are awaited
+        self.in_schema_call = False
 
     # ---------------------------------------------------------------- traversal
     def walk(self, node: cst.CSTNode) -> None:
@@ -269,6 +275,7 @@ class FactExtractor:
                             if isinstance(target, cst.Name):
                                 text = string_value(small.value)
                                 cls.meta[target.value] = text if text is not None else ""
+                                cls.meta_trees[target.value] = literal_tree(small.value, self._qualify_dotted)
             return
         self.walk(stmt)
 
@@ -278,14 +285,17 @@ class FactExtractor:
         else:
             targets = [small.target]
         value = small.value
-        if value is None:
-            return
         for target in targets:
             if not isinstance(target, cst.Name):
                 continue
             fld = ClassField(name=target.value, line=self._line(small), func=None)
             if isinstance(small, cst.AnnAssign):
                 fld.annotation, fld.annotation_many = annotated_class(small.annotation.annotation)
+                fld.annotation_text = cst.Module(body=[]).code_for_node(small.annotation.annotation).strip()[:200]
+            if value is None:  # ``name: Mapped[str]`` declares a column
+                cls.fields.append(fld)
+                continue
+            fld.value = literal_tree(value, self._qualify_dotted)
             if isinstance(value, cst.Call):
                 fld.func = self.value(value.func)
                 for arg in value.args:
@@ -700,13 +710,29 @@ class FactExtractor:
         self._record_close(node, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
+        outer_schema_call = self._record_schema_call(node, line)
         self.walk(node.func)
         handoff = self._is_handoff(node)
         for arg in node.args:
             if handoff:
                 scope.function.escaped.extend(handed_out(arg.value))
             self._visit_with_role(arg.value, "arg", "")
+        if outer_schema_call:
+            self.in_schema_call = False
         return False
+
+    def _record_schema_call(self, node: cst.Call, line: int) -> bool:
+        """Keep a schema declaration as data; True when it is the outermost one."""
+        if self.in_schema_call or (self.class_stack and len(self.scopes) == 1):
+            return False  # nested, or in a class body (read from the class's fields)
+        name = dotted(node.func) or ""
+        short = name.rsplit(".", 1)[-1]
+        if short not in _SCHEMA_CALLS and not (short == "execute" and name.startswith("op.")):
+            return False
+        self.facts.schema_calls.append({"line": line, "function": self.scope.function.qualname,
+                                        "tree": literal_tree(node, self._qualify_dotted)})
+        self.in_schema_call = True
+        return True
 
     def _is_handoff(self, node: cst.Call) -> bool:
         """Passing a name to a constructor or a container hands its ownership on."""

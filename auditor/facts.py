@@ -119,6 +119,8 @@ class ClassField:
     kwargs: dict = field(default_factory=dict)  # keyword -> string constant or qualified name
     annotation: str = ""  # the class named by ``Mapped[...]``-style annotations
     annotation_many: bool = False  # the annotation is a collection (``Mapped[list["X"]]``)
+    annotation_text: str = ""  # the annotation as written (``Mapped[Optional[str]]``)
+    value: object = None  # the assigned value as a literal tree (cst_nodes.literal_tree); None if absent
 
 
 @dataclass
@@ -132,6 +134,7 @@ class ClassDef:
     fields: list = field(default_factory=list)
     attrs: dict = field(default_factory=dict)  # self.NAME -> Val, from assignments in methods
     meta: dict = field(default_factory=dict)  # simple constants from an inner ``class Meta``
+    meta_trees: dict = field(default_factory=dict)  # every ``class Meta`` assignment as a literal tree
 
 
 @dataclass
@@ -148,4 +151,7 @@ class ModuleFacts:
     globals: dict = field(default_factory=dict)  # module-level NAME -> Val
     constants: dict = field(default_factory=dict)  # module-level NAME -> string, or item count
     routes: list = field(default_factory=list)  # Val of views named in URL confs
+    # schema declarations outside classes: Alembic ``op.*`` calls, SQLAlchemy ``Table``/``Index``,
+    # Django ``RunSQL``: {"line", "function", "tree"} with the call as a literal tree
+    schema_calls: list = field(default_factory=list)
     error: str = ""
