@@ -30,6 +30,7 @@ from auditor.cst_nodes import (
 )
 from auditor.facts import (
     UNKNOWN,
+    SqlText,
     Access,
     Call,
     ClassDef,
@@ -40,12 +41,15 @@ from auditor.facts import (
     Val,
     extend,
 )
+from auditor.sql_strings import SqlBuilder, concat_sql, looks_like_sql
 
 MODULE_SCOPE = "<module>"
 _CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
 _MAX_ARG_VALS = 4
 _MUTATING_METHODS = {"append", "extend", "add", "update", "insert", "setdefault", "__setitem__"}
 _HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
+# Keyword arguments that carry the statement when it is not the first positional argument.
+_SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
 _SCHEMA_CALLS = {"create_table", "create_index", "add_column", "create_unique_constraint", "create_primary_key",
                  "create_foreign_key", "drop_index", "drop_table", "drop_column", "drop_constraint",
@@ -70,6 +74,7 @@ class _Scope:
         self.loop_stack: list = []
         self.finally_depth = 0
         self.leaving: list = []  # loop depth at each enclosing return/raise being visited
+        self.strings: dict = {}  # local name -> the SqlText (or fragment) it holds
 
 
 # Nodes whose dataclass fields are not in source order.
@@ -106,6 +111,7 @@ class FactExtractor:
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
         self.awaited: set = set()  # id() of calls that are awaited
         self.in_schema_call = False
+        self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
 
     # ---------------------------------------------------------------- traversal
     def walk(self, node: cst.CSTNode) -> None:
@@ -210,6 +216,20 @@ class FactExtractor:
                 loop.bound.append(name)
         if self._in_module_scope():
             self.facts.globals[name] = value
+
+    def _string_held(self, name: str) -> Optional[object]:
+        """The SqlText or string a local or module-level name holds."""
+        if name in self.scope.strings:
+            return self.scope.strings[name]
+        if name in self.scope.locals and not self._in_module_scope():
+            return None
+        if name in self.facts.sql_constants:
+            return self.facts.sql_constants[name]
+        const = self.facts.constants.get(name)
+        return const if isinstance(const, str) else None
+
+    def _is_module_constant(self, name: str) -> bool:
+        return name in self.facts.constants and (name not in self.scope.locals or self._in_module_scope())
 
     def _excerpt(self, line: int) -> str:
         if 0 < line <= len(self.lines):
@@ -392,8 +412,18 @@ class FactExtractor:
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
         self.walk(node.value)
+        held = None
+        if isinstance(node.target, cst.Name) and isinstance(node.operator, cst.AddAssign):
+            held = self.scope.strings.get(node.target.value)
+            if held is not None:
+                added = self.sql_builder.build(node.value, self._line(node.value))
+                held = concat_sql(held, added) if added is not None else concat_sql(
+                    held, self.sql_builder.hole(node.value, self._line(node.value)))
         for name in target_names(node.target):
             self._bind(name, UNKNOWN)
+            self.scope.strings.pop(name, None)
+        if held is not None:
+            self.scope.strings[node.target.value] = held
         return False
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
@@ -425,6 +455,7 @@ class FactExtractor:
                 if isinstance(value, cst.Name):
                     self.scope.function.escaped.append(value.value)
         symbolic = self.value(value)
+        self._track_string(targets, value)
         if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], cst.Name):
             name = targets[0].value
             size = literal_size(value)
@@ -447,6 +478,22 @@ class FactExtractor:
             else:
                 for name in target_names(target):
                     self._bind(name, UNKNOWN)
+
+    def _track_string(self, targets: list, value: cst.BaseExpression) -> None:
+        """Remember the text a name is bound to, for SQL built in several statements."""
+        names = [t.value for t in targets if isinstance(t, cst.Name)]
+        if not names:
+            return
+        text = self.sql_builder.build(value, self._line(value))
+        for name in names:
+            if text is None:
+                self.scope.strings.pop(name, None)
+                if self._in_module_scope():
+                    self.facts.sql_constants.pop(name, None)
+                continue
+            self.scope.strings[name] = text
+            if self._in_module_scope() and looks_like_sql(text.text):
+                self.facts.sql_constants[name] = text
 
     def _store_attr(self, owner: str, attr: str, symbolic: Val) -> None:
         origin = self.scope.locals.get(owner, UNKNOWN)[0]
@@ -689,6 +736,7 @@ class FactExtractor:
                 names |= names_read(arg.value)
             call.names = sorted(names)
         call.arg_count = len(node.args)
+        call.sql_text = self._sql_argument(node)
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
         if positional:
             first = positional[0].value
@@ -701,6 +749,10 @@ class FactExtractor:
                 const = self.facts.constants.get(first.value)
                 if isinstance(const, str):
                     call.sql = const
+            elif isinstance(first, cst.Attribute):
+                call.sql_name = dotted(first) or ""
+        if call.sql_text is not None and not call.sql:
+            call.sql = call.sql_text.text
         if (
             isinstance(node.func, cst.Attribute)
             and isinstance(node.func.value, cst.Name)
@@ -719,6 +771,7 @@ class FactExtractor:
             self._visit_with_role(arg.value, "arg", "")
         if outer_schema_call:
             self.in_schema_call = False
+        self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
 
     def _record_schema_call(self, node: cst.Call, line: int) -> bool:
@@ -733,6 +786,16 @@ class FactExtractor:
                                         "tree": literal_tree(node, self._qualify_dotted)})
         self.in_schema_call = True
         return True
+
+    def _sql_argument(self, node: cst.Call) -> Optional[SqlText]:
+        """The statement a call is given (first positional or ``sql=``-like keyword), if SQL."""
+        candidates = [arg.value for arg in node.args if arg.keyword is None and not arg.star][:1]
+        candidates += [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in _SQL_KEYWORDS]
+        for candidate in candidates:
+            text = self.sql_builder.build(candidate, self._line(candidate))
+            if text is not None and looks_like_sql(text.text):
+                return text
+        return None
 
     def _is_handoff(self, node: cst.Call) -> bool:
         """Passing a name to a constructor or a container hands its ownership on."""

@@ -35,6 +35,17 @@ def extend(value: Optional[Val], *steps: Step) -> Val:
 
 
 @dataclass
+class SqlText:
+    """SQL written in Python: interpolated values are holes ``__audit_hole_N__`` in ``text``."""
+
+    text: str
+    line: int  # where the string starts
+    built: str = ""  # how values were interpolated: "" (not at all), fstring, percent, format, concat
+    holes: list = field(default_factory=list)  # [kind, source] per hole; kind: const, number, quoted,
+    # placeholders (", ".join(["%s"] * n)) or input
+
+
+@dataclass
 class Loop:
     """A loop or comprehension inside a function."""
 
@@ -66,6 +77,7 @@ class Call:
     names: list = field(default_factory=list)  # names read by the receiver and arguments (in loops only)
     sql: str = ""  # first argument when it is a string literal or a module constant
     sql_name: str = ""  # name of the constant or local the SQL came from
+    sql_text: Optional[SqlText] = None  # the statement passed, when it is SQL-shaped text
     first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
     arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False
@@ -150,6 +162,7 @@ class ModuleFacts:
     classes: list = field(default_factory=list)
     globals: dict = field(default_factory=dict)  # module-level NAME -> Val
     constants: dict = field(default_factory=dict)  # module-level NAME -> string, or item count
+    sql_constants: dict = field(default_factory=dict)  # module-level NAME -> SqlText of SQL-shaped text
     routes: list = field(default_factory=list)  # Val of views named in URL confs
     # schema declarations outside classes: Alembic ``op.*`` calls, SQLAlchemy ``Table``/``Index``,
     # Django ``RunSQL``: {"line", "function", "tree"} with the call as a literal tree

@@ -128,7 +128,7 @@ class AccessPath:
     ranges: tuple = ()  # compared with <, <=, >, >=, BETWEEN, or a prefix LIKE
     prefix_like: tuple = ()  # columns matched with LIKE 'abc%' (also in ``ranges``)
     order_by: tuple = ()  # ((expr, desc), ...) on this table's columns only
-    limit: Optional[int] = None  # LIMIT n, or None when absent or not a constant
+    limit: Optional[int] = None  # LIMIT n; 0 when the limit is a parameter; None when absent
     group_by: tuple = ()
     joins: tuple = ()  # columns of this table used in join conditions
     expressions: tuple = ()  # expressions over columns used in predicates: ("lower(email)", ...)
