@@ -38,3 +38,40 @@ def scan(tmp_path):
     def _scan(files: dict, config: Config | None = None, jobs: int = 1):
         return scan_files(tmp_path, files, config, jobs)
     return _scan
+
+
+import os  # noqa: E402  (appended with the PostgreSQL fixture below)
+
+
+def postgres_required() -> bool:
+    """``AUDIT_REQUIRE_POSTGRES=1`` (set by scripts/test.sh): a missing server fails, not skips."""
+    return os.environ.get("AUDIT_REQUIRE_POSTGRES", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL cluster for the whole session (``tests/postgres.py``).
+
+    ``postgres.dsn``, ``postgres.connect()``, ``postgres.has_hypopg``. Skips when the server
+    binaries (or psycopg2) are missing, unless ``AUDIT_REQUIRE_POSTGRES=1``: then it fails.
+    """
+    from tests.postgres import PostgresCluster, PostgresUnavailable
+
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        reason = "psycopg2 is not installed (pip install -e '.[test]')"
+        if postgres_required():
+            pytest.fail(f"AUDIT_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except PostgresUnavailable as exc:
+        if postgres_required():
+            pytest.fail(f"AUDIT_REQUIRE_POSTGRES=1 but no PostgreSQL server is usable: {exc}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
