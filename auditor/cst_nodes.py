@@ -254,10 +254,27 @@ def literal_tree(node: cst.BaseExpression, qualify, depth: int = 0):
             elif not arg.star:
                 tree["args"].append(value)
         return tree
+    if isinstance(node, cst.Comparison):
+        return {"cmp": [literal_tree(node.left, qualify, depth + 1),
+                        [[_COMPARISONS.get(type(target.operator), "?"), literal_tree(target.comparator, qualify, depth + 1)]
+                         for target in node.comparisons]]}
+    if isinstance(node, cst.BooleanOperation):
+        return {"bool": "and" if isinstance(node.operator, cst.And) else "or",
+                "args": [literal_tree(node.left, qualify, depth + 1), literal_tree(node.right, qualify, depth + 1)]}
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+        return {"bool": "and" if isinstance(node.operator, cst.BitAnd) else "or",
+                "args": [literal_tree(node.left, qualify, depth + 1), literal_tree(node.right, qualify, depth + 1)]}
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Not, cst.BitInvert)):
+        return {"not": literal_tree(node.expression, qualify, depth + 1)}
     name = dotted(node)
     if name is not None:
         return {"name": qualify(name)}
     return {"expr": _source(node)}
+
+
+_COMPARISONS = {cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.LessThanEqual: "<=",
+                cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in",
+                cst.Is: "is", cst.IsNot: "is not"}
 
 
 def _source(node: cst.CSTNode) -> str:

@@ -38,6 +38,7 @@ from auditor.facts import (
     Function,
     Loop,
     ModuleFacts,
+    QueryChain,
     Val,
     extend,
 )
@@ -48,6 +49,19 @@ _CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
 _MAX_ARG_VALS = 4
 _MUTATING_METHODS = {"append", "extend", "add", "update", "insert", "setdefault", "__setitem__"}
 _HANDOFF_METHODS = {"append", "add", "put", "put_nowait", "setdefault", "push", "enter_context"}
+# ORM query-building and -running methods, chained: ``Model.objects.filter(...).order_by(...)``.
+_CHAIN_METHODS = {
+    "filter", "exclude", "get", "order_by", "first", "last", "latest", "earliest", "exists", "count", "values",
+    "values_list", "only", "defer", "select_related", "prefetch_related", "annotate", "aggregate", "distinct",
+    "all", "get_or_create", "update_or_create", "update", "delete", "in_bulk", "iterator", "reverse",
+    "where", "filter_by", "limit", "offset", "join", "outerjoin", "group_by", "having", "options", "one",
+    "one_or_none", "scalar", "scalars", "select_from", "first_or_404", "get_or_404", "one_or_404", "paginate",
+}
+# A chain is recorded when one of these is in it, or its base is ``X.objects``/``X.query``/``select(X)``.
+_QUERY_SIGNS = {"filter", "exclude", "order_by", "filter_by", "where", "select_related", "prefetch_related",
+                "values_list", "annotate", "get_or_create", "update_or_create", "limit", "offset", "join",
+                "outerjoin", "group_by", "one_or_none", "first_or_404", "get_or_404", "latest", "earliest"}
+_QUERY_BASES = {"objects", "query", "select", "session.query", "db.session.query"}
 # Keyword arguments that carry the statement when it is not the first positional argument.
 _SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
@@ -111,6 +125,8 @@ class FactExtractor:
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
         self.awaited: set = set()  # id() of calls that are awaited
         self.in_schema_call = False
+        self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
+        self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
 
     # ---------------------------------------------------------------- traversal
@@ -762,6 +778,7 @@ class FactExtractor:
         self._record_close(node, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
+        self._record_query_chain(node, line)
         outer_schema_call = self._record_schema_call(node, line)
         self.walk(node.func)
         handoff = self._is_handoff(node)
@@ -771,8 +788,57 @@ class FactExtractor:
             self._visit_with_role(arg.value, "arg", "")
         if outer_schema_call:
             self.in_schema_call = False
+        self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
+        self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
+
+    def _record_query_chain(self, node: cst.Call, line: int) -> None:
+        """``A.objects.filter(...).order_by(...)``: one QueryChain for the outermost call."""
+        if id(node) in self.chained:
+            return
+        links = []
+        current: cst.BaseExpression = node
+        while (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value in _CHAIN_METHODS
+        ):
+            links.append(current)
+            current = current.func.value
+        if not links:
+            return
+        methods = {link.func.attr.value for link in links}  # type: ignore[union-attr]
+        base_name = dotted(current.func) if isinstance(current, cst.Call) else dotted(current)
+        base_last = (base_name or "").rsplit(".", 1)[-1]
+        if not (methods & _QUERY_SIGNS or base_last in _QUERY_BASES or base_name in _QUERY_BASES):
+            return
+        for link in links:
+            self.chained.add(id(link))
+        steps = []
+        for link in reversed(links):
+            args = [literal_tree(a.value, self._qualify_dotted) for a in link.args if a.keyword is None and not a.star]
+            kwargs = {a.keyword.value: literal_tree(a.value, self._qualify_dotted)
+                      for a in link.args if a.keyword is not None}
+            steps.append([link.func.attr.value, args, kwargs])  # type: ignore[union-attr]
+        limit, offset = self.slices.get(id(node), (None, False))
+        loop = self.scope.loop_stack[-1].id if self.scope.loop_stack else None
+        self.scope.function.queries.append(QueryChain(
+            line=line, base=self.value(current), base_text=cst.Module(body=[]).code_for_node(current).strip()[:120],
+            steps=steps, loop=loop, limit=limit, offset=offset, excerpt=self._excerpt(line)))
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        """``qs[:20]``, ``qs[0]``: the rows a chain keeps."""
+        if isinstance(node.value, cst.Call) and len(node.slice) == 1:
+            element = node.slice[0].slice
+            if isinstance(element, cst.Slice):
+                lower = _int_literal(element.lower) if element.lower is not None else 0
+                upper = _int_literal(element.upper) if element.upper is not None else None
+                limit = upper - lower if upper is not None and lower is not None else (None if element.upper is None else 0)
+                self.slices[id(node.value)] = (limit, element.lower is not None and lower != 0)
+            elif isinstance(element, cst.Index) and _int_literal(element.value) is not None:
+                self.slices[id(node.value)] = (1, _int_literal(element.value) != 0)
+        return True
 
     def _record_schema_call(self, node: cst.Call, line: int) -> bool:
         """Keep a schema declaration as data; True when it is the outermost one."""
@@ -857,6 +923,15 @@ class FactExtractor:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "view_func":
                     self.facts.routes.append(self.value(arg.value))
+
+
+def _int_literal(node: Optional[cst.BaseExpression]) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    return None
 
 
 def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:

@@ -88,6 +88,20 @@ class Call:
 
 
 @dataclass
+class QueryChain:
+    """A chain of ORM query methods: ``Order.objects.filter(...).order_by("-created")[:20]``."""
+
+    line: int
+    base: Val  # the receiver before the first chained method (``Order.objects``, ``select(Order)``)
+    base_text: str
+    steps: list  # [method, positional args, keyword args] innermost first; args as literal trees
+    loop: Optional[int]
+    limit: Optional[int] = None  # rows kept by a slice (``[:20]`` -> 20, ``[0]`` -> 1); 0 if not constant
+    offset: bool = False  # the slice skips rows (``[offset:offset + n]``)
+    excerpt: str = ""
+
+
+@dataclass
 class Access:
     """An attribute read on a loop variable: ``order.customer`` in ``for order in ...``."""
 
@@ -114,6 +128,7 @@ class Function:
     calls: list = field(default_factory=list)
     loops: list = field(default_factory=list)
     accesses: list = field(default_factory=list)
+    queries: list = field(default_factory=list)  # QueryChain
     returns: list = field(default_factory=list)  # Val of each returned or yielded expression
     escaped: list = field(default_factory=list)  # names returned, yielded, stored or passed on
     globals_declared: list = field(default_factory=list)
