@@ -1,0 +1,1 @@
+"""SQL analysis: statements, schema catalog, access paths, index recommendations."""
