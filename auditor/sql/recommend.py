@@ -740,7 +740,7 @@ def _column_scores(views: list, kinds: tuple) -> list:
     for view in views:
         used = []
         if "eq" in kinds:
-            used += [e for e in view.eq if e not in view.exprs and e not in view.joins]
+            used += [e for e in view.eq if e in _filter_columns(view) and e not in view.ranges]
         if "range" in kinds:
             used += [r for r in view.ranges if r not in view.exprs]
             ranged.update(r for r in view.ranges if r not in view.exprs)
@@ -752,12 +752,18 @@ def _column_scores(views: list, kinds: tuple) -> list:
     return sorted(score, key=lambda c: (-score[c], c not in ranged, first[c]))
 
 
+def _filter_columns(view: _View) -> set:
+    """Plain columns the path filters on (equality or range), join columns excluded."""
+    return ({e for e in view.eq if e not in view.joins or e in view.path.equality}
+            | set(view.ranges)) - view.exprs
+
+
 def _warehouse_rec(table: Table, method: str, columns: list, views: list, reasons: list) -> Optional[Recommendation]:
     keys = tuple(IndexKey(c) for c in columns)
     for ix in table.indexes:
         if method_of(ix) == method and [key_text(k) for k in ix.keys] == list(columns):
             return None
-    users = [v for v in views if set(columns) & (set(v.eq) | set(v.ranges))]
+    users = [v for v in views if set(columns) & _filter_columns(v)]
     index = Index(table=table.name, keys=keys, name=f"{method}_{_sanitize(table.name)}", method=method,
                   origin=ORIGIN)
     return Recommendation(index=index, serves=[v.path for v in users], reasons=reasons,
