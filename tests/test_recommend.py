@@ -444,3 +444,23 @@ def test_snowflake_gets_clustering_and_search_optimization():
 
 def test_warehouse_unknown_table_gets_nothing():
     assert recommend(schema_of(table()), [path("widgets", equality=("a",))], "snowflake") == []
+
+
+def test_expressions_that_cannot_be_index_keys_are_left_out_with_a_note():
+    t = table(columns=["id", "created_at", "day"], types={"created_at": "timestamp with time zone"})
+    advice = advise(schema_of(t), [
+        path(equality=("date_trunc('day', created_at)",), expressions=("date_trunc('day', created_at)",)),
+        path(ranges=("now() - created_at",), expressions=("now() - created_at",)),
+    ])
+    assert advice.recommendations == []
+    assert advice.notes == [
+        "table orders: date_trunc('day', created_at) cannot be an index key (it depends on the session time "
+        "zone (created_at is timestamptz); index an expression with an explicit zone, e.g. date_trunc('day', "
+        "created_at AT TIME ZONE 'UTC'))",
+        "table orders: now() - created_at cannot be an index key (its value changes between calls; index "
+        "expressions must be immutable)",
+    ]
+    plain = table(columns=["id", "created_at"], types={"created_at": "timestamp"})
+    recs = recommend(schema_of(plain), [path(equality=("date_trunc('day', created_at)",),
+                                             expressions=("date_trunc('day', created_at)",))])
+    assert shapes(recs) == [("date_trunc('day', created_at)", "", ())]

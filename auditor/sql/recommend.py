@@ -89,6 +89,7 @@ class Advice:
     skipped: list = field(default_factory=list)  # (AccessPath, reason): nothing worth indexing
     unknown_tables: list = field(default_factory=list)  # table names without a schema
     dropped_columns: list = field(default_factory=list)  # (table, column): not in the table
+    unindexable: list = field(default_factory=list)  # (table, expression, why): cannot be an index key
 
     @property
     def notes(self) -> list:
@@ -96,6 +97,8 @@ class Advice:
         lines = [f"table {name}: schema unknown, no recommendation" for name in self.unknown_tables]
         lines += [f"table {table}: {column} is not one of its declared columns; left out of the indexes"
                   for table, column in self.dropped_columns]
+        lines += [f"table {table}: {expr} cannot be an index key ({why})"
+                  for table, expr, why in self.unindexable]
         return lines
 
 
@@ -118,6 +121,7 @@ class _View:
     constants: dict  # column -> normalised literal
     literals: dict  # column -> literal as written
     dropped: list  # unknown columns left out
+    unindexable: list = field(default_factory=list)  # (expression, why)
 
 
 def _norm(expr: str, exprs=()) -> str:
@@ -140,17 +144,22 @@ def _known(expr: str, is_expr: bool, table: Optional[Table]) -> bool:
 
 
 def _view(path: AccessPath, table: Optional[Table]) -> _View:
-    exprs, dropped = set(), []
+    exprs, dropped, unindexable = set(), [], []
 
     def keep(expr: str) -> bool:
         is_expr = _is_expression(expr, path, table)
         if is_expr:
             exprs.add(expr)
-        if _known(expr, is_expr, table):
-            return True
-        if expr not in dropped:
-            dropped.append(expr)
-        return False
+        if not _known(expr, is_expr, table):
+            if expr not in dropped:
+                dropped.append(expr)
+            return False
+        why = _not_immutable(expr, table) if is_expr else ""
+        if why:
+            if (expr, why) not in unindexable:
+                unindexable.append((expr, why))
+            return False
+        return True
 
     constants, literals = {}, {}
     for column, literal in path.constants:
@@ -171,7 +180,34 @@ def _view(path: AccessPath, table: Optional[Table]) -> _View:
     group = [g for g in dict.fromkeys(path.group_by) if keep(g)]
     return _View(path=path, eq=eq, joins=set(path.joins), ranges=ranges,
                  prefix_like=set(path.prefix_like), order=order, group=group, exprs=exprs,
-                 constants=constants, literals=literals, dropped=dropped)
+                 constants=constants, literals=literals, dropped=dropped, unindexable=unindexable)
+
+
+_VOLATILE = re.compile(r"\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|"
+                       r"nextval|currval|setval|gen_random_uuid|uuid_generate_v[14]|txid_current|uuid|rand|"
+                       r"sysdate|curdate|curtime|utc_timestamp|unix_timestamp|datetime|julianday|strftime)\s*\(|"
+                       r"\b(current_timestamp|current_date|current_time|localtimestamp|localtime|current_user|"
+                       r"session_user)\b", re.I)
+_TIME_FUNCTIONS = re.compile(r"\b(date_trunc|date_part|extract|to_char|age|timezone|date|to_date)\s*\(|"
+                             r"::\s*(date|time|timestamp)\b|\bas\s+(date|time|timestamp)\b", re.I)
+_ZONED = re.compile(r"timestamptz|with time zone", re.I)
+
+
+def _not_immutable(expr: str, table: Optional[Table]) -> str:
+    """Why ``expr`` cannot be an index key (its value depends on more than the row), or ''.
+
+    Index expressions must be IMMUTABLE in PostgreSQL and deterministic in MySQL and SQLite:
+    ``now()`` never is, and date/time functions of ``timestamptz`` depend on the session's
+    time zone (PostgreSQL rejects ``date_trunc('day', created_at)`` on such a column)."""
+    if _VOLATILE.search(expr):
+        return "its value changes between calls; index expressions must be immutable"
+    if table is not None and _TIME_FUNCTIONS.search(expr):
+        zoned = [c for c in columns_of(expr) if _ZONED.search(table.columns.get(c, "") or "")]
+        if zoned:
+            return (f"it depends on the session time zone ({', '.join(zoned)} is timestamptz); "
+                    "index an expression with an explicit zone, e.g. date_trunc('day', "
+                    f"{zoned[0]} AT TIME ZONE 'UTC')")
+    return ""
 
 
 def _valid_literal(literal: str) -> bool:
@@ -837,6 +873,9 @@ def advise(schema: Schema, paths: list, dialect: str = "postgres") -> Advice:
             for column in view.dropped:
                 if (table.name, column) not in advice.dropped_columns:
                     advice.dropped_columns.append((table.name, column))
+            for expr, why in view.unindexable:
+                if (table.name, expr, why) not in advice.unindexable:
+                    advice.unindexable.append((table.name, expr, why))
         if dialect in WAREHOUSE_DIALECTS:
             recommendations += _warehouse_advice(table, views, dialect)
         else:
