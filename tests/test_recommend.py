@@ -464,3 +464,8 @@ def test_expressions_that_cannot_be_index_keys_are_left_out_with_a_note():
     recs = recommend(schema_of(plain), [path(equality=("date_trunc('day', created_at)",),
                                              expressions=("date_trunc('day', created_at)",))])
     assert shapes(recs) == [("date_trunc('day', created_at)", "", ())]
+
+
+def test_partial_index_on_a_queue_without_limit():
+    paths = [path(equality=("status",), constants=(("status", "'pending'"),), order_by=(("created_at", False),))]
+    assert shapes(recommend(schema_of(table()), paths)) == [("created_at", "status = 'pending'", ())]

@@ -480,10 +480,10 @@ def _design(view: _View, rank: dict, partial: dict, dialect: str) -> Optional[_D
             return None
         eq = [c for c, _ in pinned]  # a partial index still needs a key: the pinned column
         fallback = True
-    if not eq and need.kind == "group":
-        return None
-    if not eq and need.kind == "order" and view.path.limit is None:
-        return None
+    if not eq and not pinned and need.kind == "group":
+        return None  # a whole-table aggregate: the index would be read in full
+    if not eq and not pinned and need.kind == "order" and view.path.limit is None:
+        return None  # a whole-table sort without LIMIT: a sequential scan and a sort win
     keys = [IndexKey(e, is_expression=e in view.exprs) for e in eq]
     capped = []
     if len(keys) > MAX_KEYS:
