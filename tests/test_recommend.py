@@ -437,7 +437,7 @@ def test_snowflake_gets_clustering_and_search_optimization():
     paths = [path(ranges=("created_at",), loops=1), path(equality=("email",)), path(equality=("email",))]
     recs = recommend(schema_of(table()), paths, "snowflake")
     assert [(r.index.method, describe_keys(r.index.keys), r.score) for r in recs] == [
-        ("cluster", "created_at, email", 12.0), ("search_optimization", "email", 2.0)]
+        ("cluster", "created_at, email", 12.0), ("search optimization", "email", 2.0)]
     assert any("table sizes are unknown statically" in r for r in recs[0].reasons)
     assert any("credits" in r for r in recs[1].reasons)
 
@@ -469,3 +469,15 @@ def test_expressions_that_cannot_be_index_keys_are_left_out_with_a_note():
 def test_partial_index_on_a_queue_without_limit():
     paths = [path(equality=("status",), constants=(("status", "'pending'"),), order_by=(("created_at", False),))]
     assert shapes(recommend(schema_of(table()), paths)) == [("created_at", "status = 'pending'", ())]
+
+
+def test_warehouse_keys_already_set_are_not_advised_again():
+    t = table()
+    t.indexes = [Index("orders", (IndexKey("created_at"),), method="sortkey", name="sortkey"),
+                 Index("orders", (), method="search optimization", name="so")]
+    paths = [path(ranges=("created_at",)), path(equality=("email",))]
+    assert recommend(schema_of(t), paths, "redshift") == []
+    assert [r.index.method for r in recommend(schema_of(t), paths, "snowflake")] == ["cluster"]
+    t.indexes = [Index("orders", (IndexKey("region"),), method="interleaved sortkey", name="sortkey")]
+    recs = recommend(schema_of(t), paths, "redshift")
+    assert recs[0].reasons[-1] == "the table's current INTERLEAVED SORTKEY is (region)"

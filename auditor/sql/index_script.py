@@ -145,7 +145,9 @@ def _drop_sql(index: Index, schema: Schema, dialect: str) -> str:
     return f"DROP INDEX IF EXISTS {_qualified(schema_name, index.name, dialect)};"
 
 
-def _create_sql(index: Index, schema: Schema, dialect: str) -> Optional[str]:
+def create_index_sql(index: Index, schema: Schema, dialect: str) -> Optional[str]:
+    """The ``CREATE INDEX`` statement for ``index`` in ``dialect`` (PostgreSQL, MySQL, SQLite),
+    or None when a key or the predicate cannot be rendered safely."""
     schema_name, table = _table_of(index, schema, dialect)
     keys = [_key_sql(key, dialect) for key in index.keys]
     if not keys or any(k is None for k in keys):
@@ -171,8 +173,17 @@ def _create_sql(index: Index, schema: Schema, dialect: str) -> Optional[str]:
     return text + ";"
 
 
-def _warehouse_sql(index: Index, schema: Schema, dialect: str) -> tuple:
-    """``(statement, rollback)`` for warehouse key advice."""
+def drop_index_sql(index: Index, schema: Schema, dialect: str) -> str:
+    """The ``DROP INDEX`` statement for ``index`` (CONCURRENTLY IF EXISTS on PostgreSQL)."""
+    return _drop_sql(index, schema, dialect)
+
+
+_create_sql = create_index_sql  # the name auditor/checks/indexes.py imports
+
+
+def key_change_sql(index: Index, schema: Schema, dialect: str) -> tuple:
+    """``(statement, rollback)`` for Redshift/Snowflake key advice (``index.method`` sortkey,
+    distkey, cluster, search optimization), or ``(None, None)``."""
     schema_name, table = _table_of(index, schema, dialect)
     target = _qualified(schema_name, table, dialect)
     columns = ", ".join(quote_identifier(k.expr, dialect) for k in index.keys)
@@ -186,7 +197,7 @@ def _warehouse_sql(index: Index, schema: Schema, dialect: str) -> tuple:
     if method == "cluster":
         return (f"ALTER TABLE {target} CLUSTER BY ({columns});",
                 f"ALTER TABLE {target} DROP CLUSTERING KEY;")
-    if method == "search_optimization":
+    if method in ("search optimization", "search_optimization"):
         return (f"ALTER TABLE {target} ADD SEARCH OPTIMIZATION ON EQUALITY({columns});",
                 f"ALTER TABLE {target} DROP SEARCH OPTIMIZATION ON EQUALITY({columns});")
     return None, None
@@ -196,7 +207,7 @@ _TITLES = {
     "sortkey": "compound sort key",
     "distkey": "distribution key",
     "cluster": "clustering key",
-    "search_optimization": "search optimization",
+    "search optimization": "search optimization",
 }
 
 
@@ -240,12 +251,12 @@ def _item(rec, schema: Schema, dialect: str) -> dict:
         "problem": "",
     }
     if dialect in ("redshift", "snowflake"):
-        statement, rollback = _warehouse_sql(index, schema, dialect)
+        statement, rollback = key_change_sql(index, schema, dialect)
         if statement is None:
             item["problem"] = f"no {dialect} statement for method {method}"
         item["statement"], item["rollback"] = statement, rollback
         return item
-    statement = _create_sql(index, schema, dialect)
+    statement = create_index_sql(index, schema, dialect)
     if statement is None:
         item["problem"] = "could not render this index as SQL safely: create it by hand"
     else:

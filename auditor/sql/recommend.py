@@ -37,12 +37,14 @@ advice is still a :class:`Recommendation` whose ``index.method`` says what it is
 * ``"distkey"`` (Redshift): ``index.keys`` is the one DISTKEY column, the most frequent join
   column.
 * ``"cluster"`` (Snowflake): ``index.keys`` are the clustering key columns (at most 3).
-* ``"search_optimization"`` (Snowflake): ``index.keys`` are the columns for
+* ``"search optimization"`` (Snowflake): ``index.keys`` are the columns for
   ``ADD SEARCH OPTIMIZATION ON EQUALITY(...)``, used by selective point lookups.
 
-``index.name`` is a stable label (``sortkey_orders``), never used as an identifier. An existing
-"index" of the same method and keys in the schema (if the catalog records sort keys that way)
-suppresses the advice.
+These are the method names the schema catalog uses for the keys a table already has
+(``auditor/sql/schema_ddl.py``). ``index.name`` is a stable label (``sortkey_orders``), never
+used as an identifier. A key already set with the same leading column suppresses the advice
+(search optimization: already on for the whole table or for these columns); a different one is
+named in the reasons.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ MAX_WAREHOUSE_KEYS = 3
 NAME_LIMIT = 63  # PostgreSQL's identifier limit in bytes (NAMEDATALEN - 1)
 INDEX_DIALECTS = ("postgres", "sqlite", "mysql")
 WAREHOUSE_DIALECTS = ("redshift", "snowflake")
-WAREHOUSE_METHODS = ("sortkey", "distkey", "cluster", "search_optimization")
+WAREHOUSE_METHODS = ("sortkey", "interleaved sortkey", "distkey", "cluster", "search optimization")
 PATTERN_OPS = ("text_pattern_ops", "varchar_pattern_ops", "bpchar_pattern_ops")
 ORIGIN = "audit"
 
@@ -796,12 +798,21 @@ def _filter_columns(view: _View) -> set:
 
 def _warehouse_rec(table: Table, method: str, columns: list, views: list, reasons: list) -> Optional[Recommendation]:
     keys = tuple(IndexKey(c) for c in columns)
-    for ix in table.indexes:
-        if method_of(ix) == method and [key_text(k) for k in ix.keys] == list(columns):
+    current = [ix for ix in table.indexes if method_of(ix) == method
+               or (method == "sortkey" and method_of(ix) == "interleaved sortkey")]
+    for ix in current:
+        have = [key_text(k) for k in ix.keys]
+        if method == "search optimization" and (not have or set(columns) <= set(have)):
             return None
+        if method_of(ix) == method and have and have[0] == columns[0]:
+            return None  # same key, or the same leading column (which does most of the pruning)
+    reasons = list(reasons)
+    for ix in current:
+        kind = "INTERLEAVED SORTKEY" if method_of(ix) == "interleaved sortkey" else method.upper()
+        reasons.append(f"the table's current {kind} is ({describe_keys(ix.keys)})")
     users = [v for v in views if set(columns) & _filter_columns(v)]
-    index = Index(table=table.name, keys=keys, name=f"{method}_{_sanitize(table.name)}", method=method,
-                  origin=ORIGIN)
+    index = Index(table=table.name, keys=keys, name=f"{_sanitize(method)}_{_sanitize(table.name)}",
+                  method=method, origin=ORIGIN)
     return Recommendation(index=index, serves=[v.path for v in users], reasons=reasons,
                           score=sum(v.path.weight for v in users))
 
@@ -842,7 +853,7 @@ def _warehouse_advice(table: Table, views: list, dialect: str) -> list:
         lookups = [v for v in views if v.eq and not v.ranges and not v.group]
         point = _column_scores(lookups, ("eq",))[:MAX_KEYS]
         if point:
-            rec = _warehouse_rec(table, "search_optimization", point, views, [
+            rec = _warehouse_rec(table, "search optimization", point, views, [
                 f"SEARCH OPTIMIZATION ON EQUALITY({', '.join(point)}): selective point lookups "
                 f"({_queries(len(lookups))})",
                 "Enterprise Edition feature; its search access paths cost storage and compute credits "
