@@ -481,3 +481,15 @@ def test_warehouse_keys_already_set_are_not_advised_again():
     t.indexes = [Index("orders", (IndexKey("region"),), method="interleaved sortkey", name="sortkey")]
     recs = recommend(schema_of(t), paths, "redshift")
     assert recs[0].reasons[-1] == "the table's current INTERLEAVED SORTKEY is (region)"
+
+
+def test_is_null_filter_makes_a_partial_index():
+    t = table(columns=["id", "customer_id", "deleted_at"])
+    paths = [path(equality=("customer_id", "deleted_at"), constants=(("deleted_at", "NULL"),))]
+    recs = recommend(schema_of(t), paths)
+    assert shapes(recs) == [("customer_id", "deleted_at IS NULL", ())]
+    assert ("partial: every query that filters deleted_at uses deleted_at IS NULL; the index holds only those rows"
+            in recs[0].reasons)
+    existing = ix("customer_id", where="deleted_at IS NULL", name="live_orders")
+    assert recommend(schema_of(table(columns=["id", "customer_id", "deleted_at"], indexes=[existing])), paths) == []
+    assert shapes(recommend(schema_of(t), paths, "mysql")) == [("customer_id, deleted_at", "", ())]

@@ -119,3 +119,8 @@ def test_normalize_sql():
     assert normalize_sql("LOWER((email)::text)") == normalize_sql("lower(email)")
     assert normalize_sql("a = 1 AND b = TRUE") == normalize_sql("a=1 and b=true")
     assert normalize_sql("created_at::date") != normalize_sql("created_at")
+
+
+def test_warehouse_keys_are_not_indexes():
+    assert names(ix("sk", "a", method="sortkey"), ix("sk2", "a", "b", method="sortkey"),
+                 ix("ck", "a", method="cluster"), ix("ck2", "a", method="cluster")) == []

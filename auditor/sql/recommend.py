@@ -213,14 +213,14 @@ def _not_immutable(expr: str, table: Optional[Table]) -> str:
 
 
 def _valid_literal(literal: str) -> bool:
-    """A constant a partial-index predicate can hold: a string, number or boolean."""
+    """A constant a partial-index predicate can hold: a string, number, boolean or NULL."""
     try:
         node = sqlglot.parse_one(literal, read="postgres")
     except Exception:  # noqa: BLE001
         return False
     while isinstance(node, (exp.Cast, exp.Paren, exp.Neg)):
         node = node.this
-    return isinstance(node, (exp.Literal, exp.Boolean))
+    return isinstance(node, (exp.Literal, exp.Boolean, exp.Null))
 
 
 @lru_cache(maxsize=4096)
@@ -249,6 +249,9 @@ def _constant_of(conjunct) -> Optional[tuple]:
             left, right = right, left
         if isinstance(left, exp.Column) and isinstance(right, (exp.Literal, exp.Boolean, exp.Neg)):
             return left.name, normalize_sql(right.sql(dialect="postgres"))
+    if isinstance(conjunct, exp.Is) and isinstance(conjunct.this, exp.Column) \
+            and isinstance(conjunct.expression, (exp.Null, exp.Boolean)):
+        return conjunct.this.name, normalize_sql(conjunct.expression.sql(dialect="postgres"))
     if isinstance(conjunct, exp.Column):
         return conjunct.name, "TRUE"
     if isinstance(conjunct, exp.Not) and isinstance(conjunct.this, exp.Column):
@@ -431,6 +434,8 @@ class _Design:
 
 
 def _low_cardinality(column: str, table: Optional[Table], literal: str) -> bool:
+    if literal.upper() == "NULL":
+        return True  # IS NULL (soft deletes, unprocessed rows): the classic partial index
     if _LOW_CARDINALITY.search(column.lower()):
         return True
     if literal.upper() in ("TRUE", "FALSE"):
@@ -472,6 +477,10 @@ def _quote_plain(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _pin_sql(column: str, literal: str) -> str:
+    return f"{column} IS NULL" if literal.upper() == "NULL" else f"{column} = {literal}"
+
+
 def _design(view: _View, rank: dict, partial: dict, dialect: str) -> Optional[_Design]:
     pinned = [(c, partial[c]) for c in sorted(partial) if c in view.constants]
     need = _need(view, {c for c, _ in pinned}, rank, dialect)
@@ -494,7 +503,7 @@ def _design(view: _View, rank: dict, partial: dict, dialect: str) -> Optional[_D
     room = MAX_KEYS - len(keys)
     capped += [k.expr for k in tail[room:]]
     keys += tail[:room]
-    where = " AND ".join(f"{_quote_plain(c)} = {lit}" for c, lit in pinned)
+    where = " AND ".join(_pin_sql(_quote_plain(c), lit) for c, lit in pinned)
     return _Design(view=view, need=need, keys=tuple(keys), eq=eq[:MAX_KEYS], where=where,
                    partial=pinned, capped=capped, fallback_partial_key=fallback)
 
@@ -659,7 +668,7 @@ def _reasons(group: _Group, table: Table, rank: dict, dialect: str, include: tup
             lines.append(f"MySQL needs a prefix length for TEXT/BLOB key columns ({', '.join(text_cols)}): "
                          "e.g. name(191)")
     if main.partial:
-        predicate = " AND ".join(f"{c} = {lit}" for c, lit in main.partial)
+        predicate = " AND ".join(_pin_sql(c, lit) for c, lit in main.partial)
         lines.append(f"partial: every query that filters {', '.join(c for c, _ in main.partial)} uses "
                      f"{predicate}; the index holds only those rows")
     if include:

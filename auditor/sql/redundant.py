@@ -26,6 +26,7 @@ from auditor.sql.model import Index, IndexKey, Schema
 
 _TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR,
                exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR}
+KEY_METHODS = ("sortkey", "interleaved sortkey", "distkey", "cluster", "search optimization")  # not indexes
 _SIMPLE_NAME = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
 
@@ -219,7 +220,7 @@ def redundant_indexes(schema: Schema) -> list:
     result = []
     for table_name in sorted(schema.tables):
         table = schema.tables[table_name]
-        indexes = sorted((ix for ix in table.indexes if ix.keys), key=_rank)
+        indexes = sorted((ix for ix in table.indexes if ix.keys and method_of(ix) not in KEY_METHODS), key=_rank)
         covers = {}
         for i, a in enumerate(indexes):
             for j, b in enumerate(indexes):
