@@ -143,3 +143,46 @@ def test_a_second_cluster_is_independent_and_stop_removes_everything():
     assert cluster.base_dir is None and not cluster.running
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_billing_sample_projects_statements_run_on_the_cluster(postgres):
+    """The index benchmark's workload: the sample project's own code, traced, on its schema."""
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks" / "workload"))
+    try:
+        import workload
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks" / "workload"))
+    has_flask = importlib.util.find_spec("flask") is not None
+    dsn = postgres.create_database("billing_workload")
+    conn = postgres.connect("billing_workload", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(workload.SCHEMA_SQL.read_text(encoding="utf-8"))
+            # The few rows the calls need: the customer who logs in, the order that is shown.
+            cur.execute(
+                "INSERT INTO customers (id, email, name, country) VALUES (%(c)s, 'User4242@Corp.io', 'Acme', 'DE');"
+                "INSERT INTO accounts (id, customer_id, currency) VALUES (%(c)s, %(c)s, 'USD');"
+                "INSERT INTO orders (id, customer_id, account_id, total_cents, currency)"
+                " VALUES (%(o)s, %(c)s, %(c)s, 100, 'USD')",
+                {"c": workload.CUSTOMER, "o": workload.ORDER},
+            )
+            statements = workload.trace(dsn, http=has_flask)
+            assert len(statements) == (30 if has_flask else 28)
+            assert len({s.sql for s in statements}) == len(statements)
+            for statement in statements:
+                assert statement.location.startswith("billing/"), statement
+                path, line = statement.location.split()[0].split(":")
+                source = (workload.PROJECT / path).read_text(encoding="utf-8").splitlines()
+                assert "execute(" in source[int(line) - 1], statement.location
+                cur.execute("EXPLAIN (FORMAT JSON) " + statement.bound)
+                assert cur.fetchone()[0][0]["Plan"]["Total Cost"] >= 0
+            # The pool never commits for the tracer: the INSERT and UPDATEs left nothing behind.
+            cur.execute("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM invoices)")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
