@@ -301,25 +301,29 @@ def _environment() -> jinja2.Environment:
 
 
 def render_index_script(recommendations, schema: Schema, dialect: str = "postgres", *,
-                        notes=(), redundant=(), source: str = "",
+                        notes=(), redundant=(), source: str = "", paths=None,
                         access_paths: Optional[int] = None) -> str:
     """The SQL script for ``recommendations`` in ``dialect``.
 
     ``notes`` are printed in the header (unknown tables, …); ``redundant`` holds
     ``(index, covering index, reason)`` triples (see ``redundant_indexes``), printed as
-    commented-out drops; ``source`` names what was scanned; ``access_paths`` is the number of
-    access paths analysed (default: those the recommendations serve)."""
+    commented-out drops; ``source`` names what was scanned. ``paths`` (the analysed access
+    paths) gives the header's counts; without it, ``access_paths`` or the paths the
+    recommendations serve are counted."""
     dialect = (dialect or "postgres").lower()
     items = [_item(rec, schema, dialect) for rec in recommendations]
+    analysed = list(paths) if paths is not None else [p for rec in recommendations for p in rec.serves]
     if access_paths is None:
-        access_paths = len({id(p) for rec in recommendations for p in rec.serves})
+        access_paths = len({id(p) for p in analysed})
+    tables = {schema.table(p.table).name for p in analysed if schema.table(p.table) is not None}
     warehouse = dialect in ("redshift", "snowflake")
     template = _environment().get_template("indexes.sql.j2")
     text = template.render(
         version=__version__,
         dialect=dialect,
         source=_flat(source),
-        tables=len(schema.tables),
+        tables=len(tables),
+        catalog=len(schema.tables),
         access_paths=access_paths,
         count=len([i for i in items if i["statement"]]),
         warehouse=warehouse,
