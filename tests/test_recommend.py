@@ -493,3 +493,19 @@ def test_is_null_filter_makes_a_partial_index():
     existing = ix("customer_id", where="deleted_at IS NULL", name="live_orders")
     assert recommend(schema_of(table(columns=["id", "customer_id", "deleted_at"], indexes=[existing])), paths) == []
     assert shapes(recommend(schema_of(t), paths, "mysql")) == [("customer_id, deleted_at", "", ())]
+
+
+def test_join_column_of_a_table_with_its_own_filters_is_not_a_key():
+    driving = path(joins=("customer_id",), equality=("status",), ranges=("created_at",))
+    assert shapes(recommend(schema_of(table()), [driving], "mysql")) == [("status, created_at", "", ())]
+
+
+def test_interpolated_value_is_not_a_constant():
+    paths = [path(equality=("customer_id", "status"), constants=(("status", "'__audit_hole_1__'"),))]
+    assert shapes(recommend(schema_of(table()), paths)) == [("customer_id, status", "", ())]
+
+
+def test_limit_with_a_parameter():
+    recs = recommend(schema_of(table()), [path(equality=("customer_id",), order_by=(("created_at", True),),
+                                               limit=0)])
+    assert recs[0].reasons[1] == "then created_at DESC: serves ORDER BY created_at DESC LIMIT ? without a sort"

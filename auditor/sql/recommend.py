@@ -8,8 +8,11 @@ serves, paths with nothing to index, tables whose schema is unknown).
 
 Design of a candidate, per access path (PostgreSQL, SQLite, MySQL):
 
-1. equality columns first: ``=``/``IN`` columns, join columns (an index on them serves the inner
-   side of a nested-loop join) and constant filters. Their order does not matter for the path
+1. equality columns first: ``=``/``IN`` columns and constant filters. Join columns count as
+   equality only for a table the statement does not filter otherwise: then it can only be the
+   inner side of the join, where an index on them serves a nested-loop join; a table with its
+   own filters is more likely the outer side, and a join column in front of its range would
+   spoil the index for them. Their order does not matter for the path
    itself; those filtered by more access paths of the table come first, so one index serves
    several queries (then by weight, then by first appearance).
 2. then ONE range column; when that column is also the first ORDER BY column, the ORDER BY
@@ -113,8 +116,10 @@ class _View:
     """An access path restricted to what an index on ``table`` can use."""
 
     path: AccessPath
-    eq: list  # equality, join and constant-filter keys, in the path's order, no duplicates
-    joins: set
+    eq: list  # equality and constant-filter keys (or the join keys, see ``inner``), in order
+    own_eq: list  # equality and constant-filter keys of the path's own predicates
+    joins: list  # join columns of this table
+    inner: bool  # no predicate of its own: the join columns are its equality keys
     ranges: list
     prefix_like: set
     order: list  # (expr, desc)
@@ -169,18 +174,23 @@ def _view(path: AccessPath, table: Optional[Table]) -> _View:
             constants.setdefault(column, normalize_sql(literal))
             literals.setdefault(column, literal.strip())
     eq = []
-    for expr in tuple(path.equality) + tuple(path.joins) + tuple(constants):
+    for expr in tuple(path.equality) + tuple(constants):
         if expr not in eq and keep(expr):
             eq.append(expr)
+    own_eq = list(eq)
     eq_norm = {_norm(e, exprs) for e in eq}
     ranges = [r for r in dict.fromkeys(path.ranges) if keep(r) and _norm(r, exprs) not in eq_norm]
+    joins = [j for j in dict.fromkeys(path.joins) if keep(j)]
+    inner = not eq and not ranges and bool(joins)
+    if inner:  # no filter of its own: the table can only be the inner side of the join
+        eq = list(joins)
     order = []
     for expr, desc in path.order_by:
         if not keep(expr):
             break  # an index cannot serve the ORDER BY past an unknown key
         order.append((expr, bool(desc)))
     group = [g for g in dict.fromkeys(path.group_by) if keep(g)]
-    return _View(path=path, eq=eq, joins=set(path.joins), ranges=ranges,
+    return _View(path=path, eq=eq, own_eq=own_eq, joins=joins, inner=inner, ranges=ranges,
                  prefix_like=set(path.prefix_like), order=order, group=group, exprs=exprs,
                  constants=constants, literals=literals, dropped=dropped, unindexable=unindexable)
 
@@ -213,7 +223,10 @@ def _not_immutable(expr: str, table: Optional[Table]) -> str:
 
 
 def _valid_literal(literal: str) -> bool:
-    """A constant a partial-index predicate can hold: a string, number, boolean or NULL."""
+    """A constant a partial-index predicate can hold: a string, number, boolean or NULL (not a
+    placeholder for a value interpolated into the SQL text)."""
+    if "__audit_hole_" in literal:
+        return False
     try:
         node = sqlglot.parse_one(literal, read="postgres")
     except Exception:  # noqa: BLE001
@@ -613,7 +626,7 @@ def _reasons(group: _Group, table: Table, rank: dict, dialect: str, include: tup
             lines.append("equality columns ordered by how many queries of "
                          f"{table.name} filter them: "
                          + ", ".join(f"{e} {c}" for e, c in zip(eq, counts)))
-        joins = [e for e in eq if any(e in v.joins for v in views)]
+        joins = [e for e in eq if any(v.inner and e in v.joins for v in views)]
         if joins:
             lines.append(f"{', '.join(joins)}: join column{'s' if len(joins) > 1 else ''}; "
                          "the index serves the inner side of a nested-loop join")
@@ -629,7 +642,9 @@ def _reasons(group: _Group, table: Table, rank: dict, dialect: str, include: tup
         shown = describe_keys([IndexKey(k.expr, k.desc, "", k.is_expression) for k in tail])
         with_order = [v for v in views if v.path.order_by]
         limit_view = next((v for v in with_order if v.path.limit is not None), None)
-        limit = f" LIMIT {limit_view.path.limit}" if limit_view else ""
+        limit = ""
+        if limit_view is not None:  # 0 stands for a LIMIT whose value is a parameter
+            limit = f" LIMIT {limit_view.path.limit or '?'}"
         if need.kind == "range" and tail[0].opclass:
             lines.append(f"then {tail[0].expr}: the prefix LIKE on {tail[0].expr} is a range scan")
         elif need.kind == "range":
@@ -787,12 +802,12 @@ def _column_scores(views: list, kinds: tuple) -> list:
     for view in views:
         used = []
         if "eq" in kinds:
-            used += [e for e in view.eq if e in _filter_columns(view) and e not in view.ranges]
+            used += [e for e in view.own_eq if e not in view.exprs]
         if "range" in kinds:
             used += [r for r in view.ranges if r not in view.exprs]
             ranged.update(r for r in view.ranges if r not in view.exprs)
         if "join" in kinds:
-            used += [j for j in view.eq if j in view.joins and j not in view.exprs]
+            used += [j for j in view.joins if j not in view.exprs]
         for column in dict.fromkeys(used):
             score[column] = score.get(column, 0.0) + view.path.weight
             first.setdefault(column, len(first))
@@ -801,8 +816,7 @@ def _column_scores(views: list, kinds: tuple) -> list:
 
 def _filter_columns(view: _View) -> set:
     """Plain columns the path filters on (equality or range), join columns excluded."""
-    return ({e for e in view.eq if e not in view.joins or e in view.path.equality}
-            | set(view.ranges)) - view.exprs
+    return (set(view.own_eq) | set(view.ranges)) - view.exprs
 
 
 def _warehouse_rec(table: Table, method: str, columns: list, views: list, reasons: list) -> Optional[Recommendation]:
