@@ -509,3 +509,18 @@ def test_limit_with_a_parameter():
     recs = recommend(schema_of(table()), [path(equality=("customer_id",), order_by=(("created_at", True),),
                                                limit=0)])
     assert recs[0].reasons[1] == "then created_at DESC: serves ORDER BY created_at DESC LIMIT ? without a sort"
+
+
+def test_prefix_like_with_order_by_on_the_same_column():
+    recs = recommend(schema_of(table()), [path(ranges=("name",), prefix_like=("name",), order_by=(("name", False),))])
+    assert [(k.expr, k.opclass) for k in recs[0].index.keys] == [("name", "text_pattern_ops")]
+    assert ("ORDER BY name still needs a sort: a text_pattern_ops index does not return rows in the collation's "
+            "order") in recs[0].reasons
+    mysql = recommend(schema_of(table()), [path(ranges=("name",), prefix_like=("name",),
+                                                 order_by=(("name", False),))], "mysql")
+    assert mysql[0].reasons[0] == ("then name: serves the range on name and ORDER BY name without a sort")
+
+
+def test_group_by_on_the_inner_side_of_a_join_is_not_a_key():
+    assert shapes(recommend(schema_of(table()), [path(joins=("customer_id",), group_by=("region",))])) == \
+        [("customer_id", "", ())]

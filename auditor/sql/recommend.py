@@ -324,7 +324,8 @@ def _need(view: _View, drop: set, rank: dict, dialect: str) -> _Need:
     eq_norm = {_norm(e, exprs) for e in eq} | set(drop)
     order = [(e, d) for e, d in view.order if _norm(e, exprs) not in eq_norm]
     ranges = [r for r in view.ranges if _norm(r, exprs) not in eq_norm]
-    group = [g for g in view.group if _norm(g, exprs) not in eq_norm]
+    # grouping happens after the join: an index on the inner side cannot deliver groups
+    group = [] if view.inner else [g for g in view.group if _norm(g, exprs) not in eq_norm]
 
     def key(expr, desc=False, opclass=""):
         return IndexKey(expr, desc=desc, opclass=opclass, is_expression=expr in exprs)
@@ -665,7 +666,10 @@ def _reasons(group: _Group, table: Table, rank: dict, dialect: str, include: tup
         if need.unused_ranges:
             lines.append(f"{', '.join(need.unused_ranges)} also compared by range: checked on the "
                          "index entries, not searched (only one range column can be)")
-        if need.unsorted_order:
+        if need.unsorted_order and need.unsorted_order[0][0] == need.range_expr:
+            lines.append(f"ORDER BY {_order_text(need.unsorted_order)} still needs a sort: a text_pattern_ops "
+                         "index does not return rows in the collation's order")
+        elif need.unsorted_order:
             lines.append(f"ORDER BY {_order_text(need.unsorted_order)} still needs a sort: the range on "
                          f"{need.range_expr} comes first")
     for key in group.keys:
