@@ -96,8 +96,7 @@ def test_comment_block_names_reasons_and_code_locations():
 def test_redundant_and_rollback_are_commented_out():
     text = script()
     assert not any(s.upper().startswith("DROP") for s in statements(text))
-    assert ('--   orders_customer_id_idx1 (covered by orders_customer_id_idx): orders_customer_id_idx1 duplicates '
-            'orders_customer_id_idx: same keys (customer_id)\n'
+    assert ('--   orders_customer_id_idx1 (customer_id): duplicates orders_customer_id_idx: same keys (customer_id)\n'
             '-- DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_customer_id_idx1";\n') in text
     rollback = text.split("-- Rollback")[1]
     assert re.findall(r"^-- (DROP .*)$", rollback, re.M) == [
@@ -204,3 +203,13 @@ def test_index_that_cannot_be_rendered_safely_is_not_generated():
     text = render_index_script([bad], schema, "postgres")
     assert statements(text) == []
     assert "-- NOT GENERATED: could not render this index as SQL safely" in text
+
+
+def test_indexes_declared_by_a_model_are_flagged_where_they_are_declared():
+    schema = orders_schema()
+    schema.tables["orders"].indexes[2] = Index("orders", (IndexKey("customer_id"),), origin="django",
+                                               path="shop/models.py", line=12)
+    text = script(schema=schema)
+    assert ("--   an unnamed index on orders (customer_id): duplicates orders_customer_id_idx: same keys (customer_id)\n"
+            "--   declared by django at shop/models.py:12: remove it there too, or the next migration recreates it\n"
+            ) in text

@@ -524,3 +524,14 @@ def test_prefix_like_with_order_by_on_the_same_column():
 def test_group_by_on_the_inner_side_of_a_join_is_not_a_key():
     assert shapes(recommend(schema_of(table()), [path(joins=("customer_id",), group_by=("region",))])) == \
         [("customer_id", "", ())]
+
+
+def test_a_boolean_or_is_null_filter_alone_is_not_indexed():
+    t = table(columns=["id", "is_active", "name", "deleted_at"])
+    assert recommend(schema_of(t), [path(equality=("is_active",), constants=(("is_active", "TRUE"),))]) == []
+    assert recommend(schema_of(t), [path(equality=("is_active",), constants=(("is_active", "TRUE"),),
+                                         order_by=(("name", False),))]) == []
+    assert shapes(recommend(schema_of(t), [path(equality=("is_active",), constants=(("is_active", "TRUE"),),
+                                                order_by=(("name", False),), limit=10)])) == \
+        [("name", "is_active = TRUE", ())]
+    assert recommend(schema_of(t), [path(equality=("deleted_at",), constants=(("deleted_at", "NULL"),))]) == []

@@ -27,12 +27,12 @@ def names(*indexes):
 
 def test_exact_duplicate():
     assert found(ix("t_a_idx", "a", "b"), ix("t_a_idx1", "a", "b")) == [
-        ("t_a_idx1", "t_a_idx", "t_a_idx1 duplicates t_a_idx: same keys (a, b)")]
+        ("t_a_idx1", "t_a_idx", "duplicates t_a_idx: same keys (a, b)")]
 
 
 def test_leading_prefix_is_covered():
     assert found(ix("t_a", "a"), ix("t_a_b", "a", "b")) == [
-        ("t_a", "t_a_b", "(a) is a leading prefix of t_a_b (a, b): t_a_b serves the same lookups")]
+        ("t_a", "t_a_b", "its keys lead t_a_b (a, b), which serves the same lookups")]
 
 
 def test_not_a_prefix():
@@ -51,7 +51,7 @@ def test_plain_index_duplicating_a_unique_one_is_redundant():
 
 def test_two_unique_indexes_with_the_same_keys():
     result = found(ix("t_a_key", "a", unique=True), ix("t_a_key1", "a", unique=True))
-    assert result == [("t_a_key1", "t_a_key", "t_a_key1 enforces the same uniqueness as t_a_key on (a); "
+    assert result == [("t_a_key1", "t_a_key", "enforces the same uniqueness as t_a_key (a); "
                                                "drop the constraint, not only the index")]
 
 
@@ -88,8 +88,8 @@ def test_directions():
     assert names(ix("t_a_desc", "a DESC"), ix("t_a_b", "a", "b")) == [("t_a_desc", "t_a_b")]
     assert names(ix("t_a_bd", "a", "b DESC"), ix("t_a_b_c", "a", "b", "c")) == []
     reverse = found(ix("t_ab", "a", "b"), ix("t_ab_desc", "a DESC", "b DESC"))
-    assert reverse == [("t_ab_desc", "t_ab", "t_ab_desc is t_ab in reverse order (a DESC, b DESC vs a, b): "
-                                              "a B-tree is scanned in both directions")]
+    assert reverse == [("t_ab_desc", "t_ab", "is t_ab (a, b) in reverse order: a B-tree is scanned in both "
+                                              "directions")]
 
 
 def test_include_columns_must_be_covered():
@@ -124,3 +124,9 @@ def test_normalize_sql():
 def test_warehouse_keys_are_not_indexes():
     assert names(ix("sk", "a", method="sortkey"), ix("sk2", "a", "b", method="sortkey"),
                  ix("ck", "a", method="cluster"), ix("ck2", "a", method="cluster")) == []
+
+
+def test_unnamed_indexes_are_described():
+    schema = Schema(tables={"t": Table(name="t", indexes=[ix("", "a"), ix("", "a", "b", unique=True)])})
+    [(index, cover, reason)] = redundant_indexes(schema)
+    assert reason == "its keys lead an unnamed unique index on t (a, b), which serves the same lookups"

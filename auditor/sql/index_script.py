@@ -269,6 +269,7 @@ def _item(rec, schema: Schema, dialect: str) -> dict:
             "label": _flat(index_label(old)),
             "columns": _flat(describe_keys(old.keys)),
             "drop": _drop_sql(old, schema, dialect) if old.name else "",
+            "declared": _declared(old),
         })
     return item
 
@@ -285,8 +286,18 @@ def _redundant_item(entry, schema: Schema, dialect: str) -> dict:
                       f"DROP CONSTRAINT {quote_identifier(index.name, dialect) if index.name else '<name>'}; "
                       "instead (check nothing references it)")
         drop = ""
-    return {"label": _flat(index_label(index)), "cover": _flat(index_label(cover)),
-            "reason": _flat(reason), "drop": drop, "constraint": constraint}
+    return {"label": _flat(index_label(index)), "columns": _flat(describe_keys(index.keys)),
+            "reason": _flat(reason), "drop": drop, "constraint": constraint, "declared": _declared(index)}
+
+
+def _declared(index: Index) -> str:
+    """Where an index declared by a model or migration must be removed, so it is not recreated."""
+    if index.origin not in ("django", "sqlalchemy", "alembic") or not index.path:
+        return ""
+    where = f"{index.path}:{index.line}" if index.line else index.path
+    return _flat(f"declared by {index.origin} at {where}: remove it there too, or the next migration "
+                 "recreates it" if index.origin != "alembic" else
+                 f"created by the Alembic migration {where}: drop it in a new migration")
 
 
 def _environment() -> jinja2.Environment:

@@ -499,16 +499,19 @@ def _design(view: _View, rank: dict, partial: dict, dialect: str) -> Optional[_D
     pinned = [(c, partial[c]) for c in sorted(partial) if c in view.constants]
     need = _need(view, {c for c, _ in pinned}, rank, dialect)
     eq, tail = list(need.eq), list(need.tail)
+    # Booleans and IS NULL (is_active, deleted_at IS NULL) usually match most rows: as the only
+    # filter they select too much for an index; a status string ('pending') usually does not.
+    broad = not pinned or all(lit.upper() in ("TRUE", "FALSE", "NULL") for _, lit in pinned)
     fallback = False
     if not eq and not tail:
-        if not pinned:
+        if broad:
             return None
         eq = [c for c, _ in pinned]  # a partial index still needs a key: the pinned column
         fallback = True
-    if not eq and not pinned and need.kind == "group":
-        return None  # a whole-table aggregate: the index would be read in full
-    if not eq and not pinned and need.kind == "order" and view.path.limit is None:
-        return None  # a whole-table sort without LIMIT: a sequential scan and a sort win
+    if not eq and broad and need.kind == "group":
+        return None  # an aggregate over (most of) the table: the index would be read in full
+    if not eq and broad and need.kind == "order" and view.path.limit is None:
+        return None  # a sort of (most of) the table without LIMIT: a sequential scan and a sort win
     keys = [IndexKey(e, is_expression=e in view.exprs) for e in eq]
     capped = []
     if len(keys) > MAX_KEYS:

@@ -140,13 +140,13 @@ def describe_keys(keys) -> str:
 
 
 def index_label(index: Index) -> str:
-    """The index's name, or what it is when it has none (``orders primary key``)."""
+    """The index's name, or what it is when it has none (``the primary key of orders``)."""
     if index.name:
         return index.name
     if index.primary:
-        return f"{index.table} primary key"
+        return f"the primary key of {index.table}"
     kind = "unique index" if index.unique else "index"
-    return f"{kind} on {index.table} ({describe_keys(index.keys)})"
+    return f"an unnamed {kind} on {index.table}"
 
 
 def keys_lead(short, long) -> str:
@@ -196,21 +196,19 @@ def _rank(index: Index) -> tuple:
 
 
 def _reason(a: Index, b: Index, how: str) -> str:
-    la, lb = index_label(a), index_label(b)
+    """Why ``a`` is redundant, with ``a`` as the implied subject (``duplicates t_a_idx: …``)."""
+    lb = index_label(b)
     where = f" WHERE {a.where}" if a.where else ""
     if how == "duplicate":
         if a.unique or a.primary:
-            return (f"{la} enforces the same uniqueness as {lb} on ({describe_keys(a.keys)}){where}; "
-                    f"drop the constraint, not only the index")
-        return f"{la} duplicates {lb}: same keys ({describe_keys(a.keys)}){where}"
+            return (f"enforces the same uniqueness as {lb} ({describe_keys(a.keys)}){where}; "
+                    "drop the constraint, not only the index")
+        return f"duplicates {lb}: same keys ({describe_keys(a.keys)}){where}"
     if how == "reverse":
-        return (f"{la} is {lb} in reverse order ({describe_keys(a.keys)} vs {describe_keys(b.keys)}): "
-                f"a B-tree is scanned in both directions")
+        return f"is {lb} ({describe_keys(b.keys)}) in reverse order: a B-tree is scanned in both directions"
     if how == "include":
-        return (f"{la} has the same keys as {lb} ({describe_keys(a.keys)}) and {lb} holds its "
-                f"INCLUDE columns")
-    return (f"({describe_keys(a.keys)}) is a leading prefix of {lb} ({describe_keys(b.keys)}){where}: "
-            f"{lb} serves the same lookups")
+        return f"has the same keys as {lb} ({describe_keys(b.keys)}), which also holds its INCLUDE columns"
+    return f"its keys lead {lb} ({describe_keys(b.keys)}){where}, which serves the same lookups"
 
 
 def redundant_indexes(schema: Schema) -> list:
