@@ -171,9 +171,7 @@ class _AlembicReader(TableDeclarations):
             table = self._table(editor, args[0], kw=kw)
             spec = column_spec(args[1]) if table is not None and len(args) > 1 else None
             if spec is not None:
-                self.add_column(editor, table, spec)
-                if spec.primary_key:
-                    editor.set_primary_key(table, (spec.name,))
+                self.add_columns(editor, table, [(spec, editor.line)])
         elif op == "drop_column":
             table = self._table(editor, args[0], kw=kw)
             if table is not None:

@@ -107,7 +107,7 @@ def expression_text(node: exp.Expression, dialect: str) -> str:
     """An index key or clustering expression as SQL text: ``lower(email)``, ``data ->> 'k'``."""
     while isinstance(node, exp.Paren):
         node = node.this
-    node = node.copy()
+    node = _fold_identifiers(node.copy())
     for column in node.find_all(exp.Column):
         column.set("table", None)
     try:
@@ -134,8 +134,8 @@ def normalize_predicate(text: str, dialect: str) -> str:
 
 def predicate_sql(node: exp.Expression, dialect: str) -> str:
     """A predicate node as SQL text, without the parentheses that only matter around AND/OR
-    (``(a = 1) OR (b IS NULL)`` -> ``a = 1 OR b IS NULL``)."""
-    node = node.copy()
+    (``(a = 1) OR (b IS NULL)`` -> ``a = 1 OR b IS NULL``); unquoted names lower-case."""
+    node = _fold_identifiers(node.copy())
     for paren in list(node.find_all(exp.Paren)):
         if not isinstance(paren.this, exp.Connector):
             if paren is node:
@@ -145,6 +145,13 @@ def predicate_sql(node: exp.Expression, dialect: str) -> str:
     while isinstance(node, exp.Paren):
         node = node.this
     return node.sql(dialect=dialect)
+
+
+def _fold_identifiers(node: exp.Expression) -> exp.Expression:
+    for identifier in node.find_all(exp.Identifier):
+        if not identifier.quoted:
+            identifier.set("this", identifier.this.lower())
+    return node
 
 
 def natural_key(text: str) -> tuple:

@@ -157,7 +157,10 @@ class _DjangoReader:
     def __init__(self, models: ModelCatalog, all_facts: list, dialect: str) -> None:
         self.index: RepoIndex = models.index
         self.dialect = dialect
-        self.names = sorted(q for q in models.django_models if q in self.index.classes)
+        self.model_bases = set(models.catalog.django.get("model_bases") or [])
+        self.candidates = set(models.django_models)
+        self._django: dict = {}
+        self.names = sorted(q for q in models.django_models if q in self.index.classes and self._is_django(q, ()))
         self.infos: dict = {}
         self.user_model = ""
         for facts in all_facts:
@@ -168,6 +171,25 @@ class _DjangoReader:
             self._info(qualname, ())
 
     # ------------------------------------------------------------------ model info
+    def _is_django(self, qualname: str, seen: tuple) -> bool:
+        """A model whose bases lead to Django's, not only to a repository class that happens to be
+        called ``Model`` (a SQLAlchemy abstract base in ``app/models.py`` is ``app.models.Model``)."""
+        if qualname in self._django:
+            return self._django[qualname]
+        if qualname in seen:
+            return False
+        found = False
+        for base in self.index.classes[qualname].bases:
+            name = self.index.canonical(plain_name(base))
+            if name in self.index.classes:
+                found = name in self.candidates and self._is_django(name, seen + (qualname,))
+            else:
+                found = name in self.model_bases or name.endswith("models.Model")
+            if found:
+                break
+        self._django[qualname] = found
+        return found
+
     def _info(self, qualname: str, seen: tuple) -> Optional[_Model]:
         if qualname in self.infos:
             return self.infos[qualname]
@@ -283,11 +305,10 @@ class _DjangoReader:
     # ------------------------------------------------------------------ tables
     def build(self, schema: Schema) -> None:
         editor = SchemaEditor(schema, self.dialect, "django")
-        for qualname in self.names:
-            info = self.infos.get(qualname)
-            if info is None or info.abstract or info.proxy:
-                continue
-            self._table(editor, info)
+        infos = [self.infos[q] for q in self.names if q in self.infos]
+        for info in sorted(infos, key=lambda m: (natural_key(m.path), m.path, m.line, m.qualname)):
+            if not info.abstract and not info.proxy:
+                self._table(editor, info)
         finish(editor)
 
     def _table(self, editor: SchemaEditor, info: _Model) -> None:

@@ -394,8 +394,33 @@ class TableDeclarations:
             return "", table, column
         return "", "", ""
 
-    def add_column(self, editor: SchemaEditor, table: Table, spec: ColumnSpec) -> None:
-        editor.add_column(table, spec.name, spec.type)
+    def add_columns(self, editor: SchemaEditor, table: Table, specs: list, items: list = (),
+                    columns: Optional[dict] = None) -> None:
+        """Declare ``[(ColumnSpec, line)]`` and table ``items`` the way ``CREATE TABLE`` reads:
+        columns, the primary key, then each column's index/unique/foreign key, then the items."""
+        columns = columns if columns is not None else {spec.name: spec.name for spec, _ in specs}
+        start = editor.line  # the table's declaration: the line of its items
+        for spec, line in specs:
+            editor.line = line or editor.line
+            editor.add_column(table, spec.name, spec.type)
+        pk = [(spec.name, line) for spec, line in specs if spec.primary_key]
+        if pk:
+            editor.line = pk[0][1] or editor.line
+            editor.set_primary_key(table, [name for name, _ in pk])
+        editor.line = start
+        for item in items:
+            if short_name(item) == "PrimaryKeyConstraint":
+                self.table_item(editor, table, item, columns)
+        for spec, line in specs:
+            editor.line = line or start
+            self.column_constraints(editor, table, spec)
+        editor.line = start
+        for item in items:
+            if short_name(item) != "PrimaryKeyConstraint":
+                self.table_item(editor, table, item, columns)
+
+    def column_constraints(self, editor: SchemaEditor, table: Table, spec: ColumnSpec) -> None:
+        """A column's ``index=True`` (``ix_<table>_<column>``), ``unique=True`` and ``ForeignKey``."""
         if spec.unique and not spec.primary_key:
             if spec.index:
                 editor.add_index(table, Index(table=table.name, keys=(IndexKey(spec.name),), unique=True,
@@ -451,21 +476,8 @@ class TableDeclarations:
             return None
         schema_name = tree_str(tree_kw(tree).get("schema")) or ""
         table = editor.table(name, schema_name)
-        columns: dict = {}
-        pk = []
-        for item in args[1:]:
-            spec = column_spec(item)
-            if spec is None:
-                continue
-            columns[spec.name] = spec.name
-            self.add_column(editor, table, spec)
-            if spec.primary_key:
-                pk.append(spec.name)
-        if pk:
-            editor.set_primary_key(table, pk)
-        for item in args[1:]:
-            if column_spec(item) is None:
-                self.table_item(editor, table, item, columns)
+        specs = [(spec, editor.line) for spec in (column_spec(item) for item in args[1:]) if spec is not None]
+        self.add_columns(editor, table, specs, [item for item in args[1:] if column_spec(item) is None])
         return table
 
 
@@ -631,8 +643,8 @@ class _SQLAlchemyReader(TableDeclarations):
     # ------------------------------------------------------------------ building
     def build(self, schema: Schema) -> None:
         editor = SchemaEditor(schema, self.dialect, "sqlalchemy")
-        for qualname in sorted(self.mapped):
-            info = self.mapped[qualname]
+        for info in sorted(self.mapped.values(), key=lambda c: (natural_key(c.path), c.path, c.line, c.qualname)):
+            qualname = info.qualname
             if info.abstract:
                 continue
             if info.table_tree is not None:
@@ -668,19 +680,10 @@ class _SQLAlchemyReader(TableDeclarations):
         schema_name = tree_str(options.get("schema")) or ""
         editor.path, editor.line = info.path, info.line
         table = editor.table(name, schema_name)
-        if own_table or not table.model:
+        if own_table:  # a single-table-inheritance child's table is its parent's
             table.model = table.model or info.qualname
         columns = {attr: spec.name for attr, spec, _ in info.columns}
-        pk = [spec.name for _, spec, _ in info.columns if spec.primary_key]
-        for attr, spec, line in info.columns:
-            editor.line = line
-            self.add_column(editor, table, spec)
-        if pk:
-            editor.line = info.line
-            editor.set_primary_key(table, pk)
-        editor.line = info.line
-        for item in items:
-            self.table_item(editor, table, item, columns)
+        self.add_columns(editor, table, [(spec, line) for _, spec, line in info.columns], items, columns)
 
     def _module_index(self, editor: SchemaEditor, tree) -> None:
         """``Index("ix", User.email, User.created.desc())`` outside a table: bound by its columns."""
