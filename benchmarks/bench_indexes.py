@@ -70,10 +70,18 @@ REFERENCE_INDEXES = [
 # -- SQL helpers ------------------------------------------------------------------------------
 
 def split_sql(text: str) -> list:
-    """Split a script into statements (quotes, dollar quotes and comments respected)."""
+    """Split a script into statements (quotes, dollar quotes and comments respected).
+
+    psql meta-commands (a line starting with a backslash, e.g. ``\\set ON_ERROR_STOP on``)
+    are not SQL and are left out.
+    """
     statements, buf, i, n = [], [], 0, len(text)
     while i < n:
         ch = text[i]
+        if ch == "\\" and (i == 0 or text[i - 1] == "\n") and not "".join(buf).strip():
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
         if text.startswith("--", i):
             end = text.find("\n", i)
             i = n if end < 0 else end + 1
@@ -225,6 +233,7 @@ class Bench:
             except Exception as exc:  # psycopg2.Error; report and go on
                 errors.append({"statement": statement, "error": str(exc).strip().splitlines()[0]})
         build_s = time.monotonic() - started
+        self.cur.execute("RESET ALL")  # a script's SET lock_timeout etc. must not leak into the next run
         self.cur.execute("ANALYZE")
         created = {
             name: definition for name, definition in user_indexes(self.cur).items() if name not in self.baseline

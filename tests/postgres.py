@@ -262,6 +262,8 @@ class PostgresCluster:
         parent = Path(tempfile.gettempdir())
         if self._run_as and not _traversable_by_others(parent):
             parent = Path("/tmp")  # the postgres user must be able to reach the directory
+        if len(str(parent)) > 60:
+            parent = Path("/tmp")  # unix socket paths are limited to ~107 bytes
         base = Path(tempfile.mkdtemp(prefix="audit-pg-", dir=parent))
         if self._run_as:
             self._give_to_server_user(base)
@@ -321,7 +323,6 @@ class PostgresCluster:
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{self.socket_dir}'",
             "shared_preload_libraries": "'pg_stat_statements'",
-            "pg_stat_statements.track": "'all'",
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",
