@@ -13,7 +13,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests"}
+KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests", "dialect"}
+DIALECTS = ("postgres", "redshift", "snowflake", "mysql", "sqlite")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info", "none")
 
 
@@ -30,6 +31,7 @@ class Config:
     connections: list = field(default_factory=list)  # extra functions that open a connection
     fail_on: str = ""
     include_tests: bool = False  # report findings in test code too
+    dialect: str = "postgres"  # the SQL dialect of the target database
     source: str = ""
 
 
@@ -93,4 +95,8 @@ def _build(data: dict, path: Path) -> Config:
     if not isinstance(include_tests, bool):
         raise ConfigError(f"{path}: 'include-tests' must be true or false")
     config.include_tests = include_tests
+    dialect = data.get("dialect", "postgres")
+    if not isinstance(dialect, str) or dialect.lower() not in DIALECTS:
+        raise ConfigError(f"{path}: 'dialect' must be one of {', '.join(DIALECTS)}")
+    config.dialect = dialect.lower()
     return config

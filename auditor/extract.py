@@ -42,7 +42,7 @@ from auditor.facts import (
     Val,
     extend,
 )
-from auditor.sql_strings import SqlBuilder, concat_sql, looks_like_sql
+from auditor.sql_strings import SqlBuilder, concat_sql, looks_like_sql, starts_with_wildcard
 
 MODULE_SCOPE = "<module>"
 _CLOSE_METHODS = {"close", "putconn", "release", "dispose"}
@@ -753,6 +753,8 @@ class FactExtractor:
             call.names = sorted(names)
         call.arg_count = len(node.args)
         call.sql_text = self._sql_argument(node)
+        if call.sql_text is not None:
+            call.like_params = self._wildcard_parameters(node)
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
         if positional:
             first = positional[0].value
@@ -862,6 +864,24 @@ class FactExtractor:
             if text is not None and looks_like_sql(text.text):
                 return text
         return None
+
+    def _wildcard_parameters(self, node: cst.Call) -> dict:
+        """Parameters that start with a LIKE wildcard: ``("%" + q + "%",)``, ``{"q": f"%{q}%"}``."""
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        params = positional[1] if len(positional) > 1 else next(
+            (arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in {"params", "parameters", "args"}),
+            None)
+        items: list = []
+        if isinstance(params, (cst.Tuple, cst.List)):
+            items = [(str(i), el.value) for i, el in enumerate(params.elements)]
+        elif isinstance(params, cst.Dict):
+            items = [(string_value(el.key) or "", el.value) for el in params.elements if isinstance(el, cst.DictElement)]
+        found = {}
+        for key, value in items:
+            text = self.sql_builder.build(value, 0)
+            if key and text is not None and starts_with_wildcard(text.text):
+                found[key] = text.text
+        return found
 
     def _is_handoff(self, node: cst.Call) -> bool:
         """Passing a name to a constructor or a container hands its ownership on."""

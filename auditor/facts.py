@@ -78,6 +78,8 @@ class Call:
     sql: str = ""  # first argument when it is a string literal or a module constant
     sql_name: str = ""  # name of the constant or local the SQL came from
     sql_text: Optional[SqlText] = None  # the statement passed, when it is SQL-shaped text
+    like_params: dict = field(default_factory=dict)  # parameter position or name -> text of a parameter
+    # that starts with a wildcard (``(f"%{q}%",)``), for LIKE patterns passed as parameters
     first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
     arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False

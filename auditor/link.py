@@ -79,6 +79,7 @@ class Program:
         self.callers: dict = {}  # qualname -> set of caller qualnames
         self.cached = {q for q, f in self.index.functions.items() if is_cached_function(f)}
         self.summaries: dict = {}
+        self.sql = None  # the SqlAnalysis, attached by the scan when SQL is analysed
         self._classify_all()
         self._summarise()
         self.handlers = self._find_handlers()

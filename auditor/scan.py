@@ -22,6 +22,7 @@ from auditor.extract import extract_facts
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
+from auditor.sql.analysis import analyse_sql
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TEST_DIRECTORIES = {"tests", "test", "testing"}
@@ -207,19 +208,35 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     all_facts = extract_all(root, found.files, jobs, progress)
     catalog = load_catalog(config.queries, config.connections)
     program = Program(all_facts, catalog)
+    production = (lambda path: True) if config.include_tests else (lambda path: not is_test_path(path))
+    program.sql = analyse_sql(program, root, found.sql_files, config.dialect, production)
     findings = run_checks(program)
     hidden = 0
     if not config.include_tests:
-        kept = [f for f in findings if not is_test_path(f.path)]
+        kept = [f for f in findings if not is_test_path(f.path) or _is_schema_finding(f)]
         hidden = len(findings) - len(kept)
         findings = kept
     findings.sort(key=sort_key)
     assign_fingerprints(findings)
-    notes = list(found.notes) + [(f.path, f.error) for f in all_facts if f.error]
+    notes = list(found.notes) + [(f.path, f.error) for f in all_facts if f.error] + list(program.sql.notes)
     notes.sort()
     metrics = _metrics(all_facts, found.sql_files, program)
+    metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
     return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics)
+
+
+def _is_schema_finding(finding) -> bool:
+    """An index declared in a migration is production schema, not test code."""
+    return finding.rule.startswith("IDX") and is_migration_path(finding.path)
+
+
+def is_migration_path(path: str) -> bool:
+    """Django's ``migrations/0001_*.py``, Alembic's ``versions/`` under ``alembic``/``migrations``."""
+    parts = path.split("/")
+    directories = parts[:-1]
+    return (directories[-1:] == ["migrations"] and parts[-1][:1].isdigit()) or (
+        "versions" in directories and any(d in {"alembic", "migrations", "migration"} for d in directories))
 
 
 def is_test_path(path: str) -> bool:
@@ -229,16 +246,23 @@ def is_test_path(path: str) -> bool:
     production; ``utils/migrations/__init__.py`` is ordinary code."""
     parts = path.split("/")
     name = parts[-1]
-    directories = parts[:-1]
-    in_migrations = (directories[-1:] == ["migrations"] and name[:1].isdigit()) or (
-        "versions" in directories and any(d in {"alembic", "migrations", "migration"} for d in directories))
     return (
-        any(part in TEST_DIRECTORIES for part in directories)
-        or in_migrations
+        any(part in TEST_DIRECTORIES for part in parts[:-1])
+        or is_migration_path(path)
         or name.startswith("test_")
         or name.endswith("_test.py")
         or name in {"conftest.py", "tests.py"}
     )
+
+
+def _sql_metrics(analysis) -> dict:
+    return {
+        "sql_statements": len(analysis.statements),
+        "sql_unparsed": sum(1 for s in analysis.statements if s.parsed.tree is None and s.parsed.error),
+        "schema_tables": len(analysis.schema.tables),
+        "access_paths": len(analysis.paths),
+        "recommended_indexes": len(analysis.advice.recommendations),
+    }
 
 
 def _metrics(all_facts: list, sql_files: list, program: Program) -> dict:

@@ -39,6 +39,11 @@ _PLACEHOLDER = re.compile(r"^\s*(?:%s|\?|%\(\w+\)s|:\w+|\$\d+)\s*,?\s*$")
 MAX_SQL_CHARS = 100_000
 
 
+def starts_with_wildcard(text: str) -> bool:
+    """A LIKE pattern that starts with ``%`` or ``_`` (a hole marker is a value, not a wildcard)."""
+    return text.startswith("%") or (text.startswith("_") and not text.startswith("__audit_hole_"))
+
+
 def looks_like_sql(text: str) -> bool:
     """A statement's shape: ``SELECT … FROM``, ``INSERT INTO``, ``UPDATE … SET``, DDL…"""
     return bool(text) and len(text) <= MAX_SQL_CHARS and bool(_SQL_SHAPES.match(text[:2000]))
@@ -61,7 +66,17 @@ class SqlBuilder:
         if parts is None:
             return None
         text, built, holes = parts
+        held = self._held(node)
+        if isinstance(held, SqlText):
+            line = held.line  # a name for SQL written elsewhere: the SQL's own line
         return SqlText(text=text, line=line, built="" if built == "const" else built, holes=holes)
+
+    def _held(self, node: cst.BaseExpression) -> Optional[object]:
+        """What a name (or ``text(name)``) refers to."""
+        if isinstance(node, cst.Call) and _is_text_call(node):
+            node = node.args[0].value
+        name = dotted(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        return self.fragment(name) if name else None
 
     # Each _parts returns (text, built, holes) with holes numbered from 1 in the text.
     def _parts(self, node: cst.BaseExpression, depth: int) -> Optional[tuple]:
@@ -85,6 +100,11 @@ class SqlBuilder:
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
             left = self._parts(node.left, depth + 1)
             return self._percent(left, node.right) if left else None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join" \
+                and node.args and _joins_placeholders(node):
+            return HOLE.format(1), "", [["placeholders", _source(node)]]
+        if isinstance(node, cst.Call) and _is_text_call(node):  # SQLAlchemy ``text("...")``
+            return self._parts(node.args[0].value, depth + 1)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -206,6 +226,10 @@ class SqlBuilder:
             kinds = {self.hole_kind(node.body), self.hole_kind(node.orelse)}
             return kinds.pop() if len(kinds) == 1 else "input"
         return "input"
+
+
+def _is_text_call(node: cst.Call) -> bool:
+    return (dotted(node.func) or "").rsplit(".", 1)[-1] == "text" and len(node.args) == 1 and node.args[0].keyword is None
 
 
 def concat_sql(left: SqlText, right: SqlText) -> SqlText:

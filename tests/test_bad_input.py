@@ -24,7 +24,7 @@ GOOD = b'''\
 def load_orders(cur, customer_ids):
     orders = []
     for customer_id in customer_ids:
-        cur.execute("SELECT * FROM orders WHERE customer_id = %s", (customer_id,))
+        cur.execute("SELECT id FROM orders WHERE customer_id = %s", (customer_id,))
         orders.extend(cur.fetchall())
     return orders
 '''

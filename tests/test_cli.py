@@ -14,7 +14,8 @@ from auditor.cli import app
 from tests.conftest import REPO_ROOT, write_tree
 
 ANALYTICS = REPO_ROOT / "sample_projects" / "analytics_flask"
-RULE_IDS = ["DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203"]
+RULE_IDS = ["DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203", "IDX101", "IDX102",
+            "SQL101", "SQL102", "SQL103", "SQL104", "SQL105", "SQL106", "SQL107"]
 
 # One DB101 (severity high, not reachable from a request handler, so not raised to critical) at line 4.
 HIGH_ONLY = {
@@ -22,7 +23,7 @@ HIGH_ONLY = {
         def load(cur, ids):
             out = []
             for i in ids:
-                cur.execute("SELECT * FROM t WHERE id = %s", (i,))
+                cur.execute("SELECT id FROM t WHERE id = %s", (i,))
                 out.append(cur.fetchone())
             return out
         """,
@@ -32,7 +33,7 @@ HIGH_ONLY = {
 CLEAN = {
     "repo.py": """\
         def load(cur, ids):
-            cur.execute("SELECT * FROM t WHERE id = ANY(%s)", (list(ids),))
+            cur.execute("SELECT id FROM t WHERE id = ANY(%s)", (list(ids),))
             return cur.fetchall()
         """,
 }
@@ -298,7 +299,7 @@ def test_scanning_a_single_file_follows_helpers_in_sibling_modules(runner, tmp_p
     write_tree(tmp_path, {
         "helpers.py": """\
             def fetch_one(cur, item_id):
-                cur.execute("SELECT * FROM items WHERE id = %s", (item_id,))
+                cur.execute("SELECT id FROM items WHERE id = %s", (item_id,))
                 return cur.fetchone()
             """,
         "main.py": """\

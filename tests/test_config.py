@@ -26,7 +26,7 @@ CUSTOM_QUERY_TREE = {
         def refresh(ids):
             out = []
             for item_id in ids:
-                out.append(run_query("SELECT * FROM items WHERE id = %s", item_id))
+                out.append(run_query("SELECT id FROM items WHERE id = %s", item_id))
             return out
         """,
 }
@@ -123,7 +123,7 @@ def test_unknown_key_is_a_usage_error_naming_it(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (f"audit: error: {tmp_path.resolve() / '.audit.yml'}: unknown key 'fail_on' "
-                             "(known: connections, exclude, fail-on, include-tests, queries)\n")
+                             "(known: connections, dialect, exclude, fail-on, include-tests, queries)\n")
 
 
 def test_unknown_key_in_pyproject(tmp_path):

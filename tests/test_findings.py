@@ -8,9 +8,9 @@ from tests.conftest import scan_files
 LOOPS = """
 def load(cur, ids):
     for i in ids:
-        cur.execute("SELECT * FROM t WHERE id = %s", (i,))
+        cur.execute("SELECT id FROM t WHERE id = %s", (i,))
     for i in ids:
-        cur.execute("SELECT * FROM t WHERE id = %s", (i,))
+        cur.execute("SELECT id FROM t WHERE id = %s", (i,))
 """
 
 
@@ -35,8 +35,8 @@ def test_identical_findings_get_distinct_fingerprints(tmp_path):
 
 def test_an_edit_to_the_flagged_code_changes_the_fingerprint(tmp_path):
     before = _fingerprints(tmp_path / "a", LOOPS)
-    edited = LOOPS.replace('cur.execute("SELECT * FROM t WHERE id = %s", (i,))\n    for',
-                           'cur.execute("SELECT id FROM t WHERE id = %s", (i,))\n    for', 1)
+    edited = LOOPS.replace('cur.execute("SELECT id FROM t WHERE id = %s", (i,))\n    for',
+                           'cur.execute("SELECT id, name FROM t WHERE id = %s", (i,))\n    for', 1)
     after = _fingerprints(tmp_path / "b", edited)
     assert before[0][1] != after[0][1] and before[1][1].split(":")[0] == after[1][1].split(":")[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.config import Config
 from auditor.rules import load_rules
 from tests.conftest import found, scan_files
 
@@ -34,16 +35,21 @@ def _expected(rule_id: str, example: dict) -> list:
     return sorted(expected)
 
 
+def _config(example: dict) -> Config:
+    """An example may set the dialect: ``config: {dialect: redshift}``."""
+    return Config(**(example.get("config") or {}))
+
+
 @pytest.mark.parametrize("rule_id,example", _cases("bad"))
 def test_bad_example_is_reported_exactly(tmp_path, rule_id, example):
-    result = scan_files(tmp_path, _files(example))
+    result = scan_files(tmp_path, _files(example), _config(example))
     assert found(result, rule_id) == _expected(rule_id, example), example.get("description")
     assert _expected(rule_id, example), "a bad example must say where it is reported"
 
 
 @pytest.mark.parametrize("rule_id,example", _cases("good"))
 def test_good_example_is_not_reported(tmp_path, rule_id, example):
-    result = scan_files(tmp_path, _files(example))
+    result = scan_files(tmp_path, _files(example), _config(example))
     assert found(result, rule_id) == [], example.get("description")
 
 

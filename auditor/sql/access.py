@@ -9,6 +9,7 @@ from typing import Optional
 from sqlglot import exp
 
 from auditor.sql.model import AccessPath, Schema
+from auditor.sql_strings import starts_with_wildcard
 
 HOLE_PREFIX = "__audit_hole_"
 _RANGE_OPS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
@@ -138,7 +139,7 @@ def is_prefix_pattern(pattern: exp.Expression) -> Optional[bool]:
     """True for ``'abc%'``/``? || '%'``, False for a leading wildcard, None when unknown."""
     pattern = _unwrap(pattern)
     if isinstance(pattern, exp.Literal) and pattern.is_string:
-        return not pattern.this.startswith(("%", "_"))
+        return not starts_with_wildcard(pattern.this)
     if isinstance(pattern, (exp.DPipe, exp.Concat)):
         first = pattern
         while isinstance(first, exp.DPipe):
@@ -146,7 +147,7 @@ def is_prefix_pattern(pattern: exp.Expression) -> Optional[bool]:
         if isinstance(first, exp.Concat):
             first = first.expressions[0] if first.expressions else first
         if isinstance(first, exp.Literal) and first.is_string:
-            return not first.this.startswith(("%", "_"))
+            return not starts_with_wildcard(first.this)
         return True  # starts with the user's value: a prefix search
     return None
 

@@ -34,6 +34,7 @@ class Statement:
     sql: Optional[SqlText] = None  # how Python built it (holes), for Python statements
     function: str = ""  # the function whose code holds the SQL text ("" in .sql files)
     sites: list = field(default_factory=list)  # Site, one per call that sends it
+    like_params: dict = field(default_factory=dict)  # parameter -> wildcard-first pattern a site passes
 
     @property
     def hot_sites(self) -> list:
@@ -60,6 +61,7 @@ def collect_statements(program: Program, root: Path, sql_files: list, dialect: s
                                                        parsed=parse_statement(text, dialect), sql=sql,
                                                        function=holder)
                 statement.sites.append(_site(program, facts, func, call))
+                statement.like_params.update(call.like_params)
         for name, sql in facts.sql_constants.items():  # SQL constants nobody visibly sends
             key = (facts.path, sql.line, sql.text)
             if key not in found and not _is_ddl(sql.text):

@@ -1,0 +1,63 @@
+"""IDX101 missing index (with its DDL and the queries it serves), IDX102 redundant index."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.checks.base import make_finding
+from auditor.facts import Function
+from auditor.findings import Finding
+from auditor.link import Program
+from auditor.sql.index_script import _create_sql as create_index_sql  # TODO public name
+from auditor.sql.recommend import INDEX_DIALECTS
+from auditor.sql.redundant import describe_keys
+
+
+def check_indexes(program: Program) -> Iterator[Finding]:
+    """IDX101 for every recommended index, IDX102 for every redundant one."""
+    analysis = program.sql
+    if analysis is None:
+        return
+    if analysis.dialect in INDEX_DIALECTS:
+        for recommendation in analysis.advice.recommendations:
+            yield _missing_index(program, recommendation, analysis)
+    for index, covering, reason in analysis.redundant:
+        yield _redundant_index(program, index, covering, reason)
+
+
+def _missing_index(program: Program, recommendation, analysis) -> Finding:
+    index = recommendation.index
+    sites = sorted({(site.path, site.line): site for path in recommendation.serves for site in path.sites}.values(),
+                   key=lambda s: (-s.weight, s.path, s.line))
+    hottest = sites[0]
+    function = program.index.functions.get(hottest.function) or _placeholder(hottest.function, hottest.line)
+    statement = create_index_sql(index, analysis.schema, analysis.dialect) or ""
+    queries = len(recommendation.serves)
+    served = "1 query" if queries == 1 else f"{queries} queries"
+    where = f" WHERE {index.where}" if index.where else ""
+    message = (f"no index serves `{index.table}` ({describe_keys(index.keys)}{where}) for {served}: "
+               f"{recommendation.reasons[0] if recommendation.reasons else 'each is a scan of the table'}")
+    remediation = f"Create the index (reviewed; it is in `audit indexes` output):\n{statement}"
+    if recommendation.reasons[1:]:
+        remediation += "\n" + "\n".join(f"- {reason}" for reason in recommendation.reasons[1:])
+    return make_finding(
+        "IDX101", program, function, hottest.path, hottest.line, 0, hottest.line, message, remediation,
+        hottest.excerpt,
+        context={"table": index.table, "index": index.name, "ddl": statement,
+                 "serves": [site.render() for site in sites[:20]], "reasons": list(recommendation.reasons),
+                 "replaces": [r.name for r in recommendation.replaces]})
+
+
+def _redundant_index(program: Program, index, covering, reason: str) -> Finding:
+    function = _placeholder("", index.line)
+    return make_finding(
+        "IDX102", program, function, index.path, index.line, 0, index.line,
+        f"index {index.name or '(unnamed)'} on `{index.table}` ({describe_keys(index.keys)}) is redundant: {reason}",
+        f"Drop it after checking it is unused in production (`pg_stat_user_indexes.idx_scan`): "
+        f"`DROP INDEX CONCURRENTLY IF EXISTS {index.name};` — {covering.name or 'the covering index'} serves "
+        f"the same lookups, and every extra index slows down writes and takes memory.",
+        "", context={"table": index.table, "covered_by": covering.name, "origin": index.origin})
+
+
+def _placeholder(qualname: str, line: int) -> Function:
+    return Function(qualname=qualname, name="", cls="", line=line, end_line=line, is_async=False)
