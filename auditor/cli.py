@@ -27,6 +27,16 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
 
 
+class Dialect(str, Enum):
+    """SQL dialects of the target database."""
+
+    postgres = "postgres"
+    redshift = "redshift"
+    snowflake = "snowflake"
+    mysql = "mysql"
+    sqlite = "sqlite"
+
+
 class Threshold(str, Enum):
     """Severities ``--fail-on`` accepts."""
 
@@ -71,15 +81,36 @@ def scan(
     include_tests: bool = typer.Option(False, "--include-tests",
                                        help="Report findings in test code too (hidden by default)."),
     top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
+    dialect: Optional[Dialect] = typer.Option(
+        None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
-    from auditor.config import ConfigError, load_config
     from auditor.findings import SEVERITIES, severity_rank
+
+    output_format = output_format or _format_for(output)
+    result, config = _scan(path, exclude, include_tests, dialect, jobs,
+                           _progress_factory(output_format, output))
+    _emit(result, output_format, output, top)
+    threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
+    if strict and any(not message.startswith("skipped: symlink") for _, message in result.notes):
+        raise typer.Exit(EXIT_USAGE)
+    if threshold != "none" and threshold in SEVERITIES:
+        if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
+            raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional[Dialect], jobs: int,
+          progress_factory=None) -> tuple:
+    """Load the configuration for ``path``, apply the options, scan: ``(ScanResult, Config)``.
+
+    A single file is scanned with the code around it; only its own findings and notes are kept.
+    """
+    from auditor.config import ConfigError, load_config
     from auditor.scan import run_scan
 
     if not path.exists():
         _fail(f"path does not exist: {path}")
-    output_format = output_format or _format_for(output)
     single = not path.is_dir()
     if single and not path.is_file():
         _fail(f"not a file or directory: {path}")
@@ -91,21 +122,48 @@ def scan(
         _fail(str(exc))
     config.exclude = list(config.exclude) + list(exclude)
     config.include_tests = config.include_tests or include_tests
+    if dialect is not None:
+        config.dialect = dialect.value
     target = path.resolve()
     scan_root = _project_root(target) if single else target
-    result = run_scan(scan_root, config, jobs=jobs or None,
-                      progress_factory=_progress_factory(output_format, output))
+    result = run_scan(scan_root, config, jobs=jobs or None, progress_factory=progress_factory)
     if single:
         wanted = target.relative_to(scan_root).as_posix()
         result.findings = [f for f in result.findings if f.path == wanted]
         result.notes = [(p, m) for p, m in result.notes if p == wanted]
-    _emit(result, output_format, output, top)
-    threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
-    if strict and any(not message.startswith("skipped: symlink") for _, message in result.notes):
-        raise typer.Exit(EXIT_USAGE)
-    if threshold != "none" and threshold in SEVERITIES:
-        if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
-            raise typer.Exit(EXIT_FINDINGS)
+    return result, config
+
+
+@app.command()
+def indexes(
+    path: Path = typer.Argument(Path("."), help="Directory to analyse."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the script to this file."),
+    dialect: Optional[Dialect] = typer.Option(
+        None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
+) -> None:
+    """Write a reviewed index script for the queries the code sends (PostgreSQL/MySQL/SQLite DDL;
+    sort/dist keys for Redshift; clustering and search optimization for Snowflake)."""
+    from auditor.sql.index_script import render_index_script
+
+    result, config = _scan(path, exclude, False, dialect, jobs, _progress_factory(OutputFormat.json, output))
+    analysis = result.sql
+    notes = list(analysis.advice.notes) + [f"{p}: {m}" for p, m in analysis.notes]
+    script = render_index_script(analysis.advice.recommendations, analysis.schema, config.dialect, notes=notes,
+                                 redundant=analysis.redundant, source=path.resolve().name,
+                                 access_paths=len(analysis.paths))
+    count = len(analysis.advice.recommendations)
+    if output:
+        try:
+            output.write_text(script, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        noun = "recommendation" if count == 1 else "recommendations"
+        err.print(f"wrote {output} ({count} {noun}, {len(analysis.paths)} access paths, "
+                  f"{len(analysis.schema.tables)} tables)", markup=False, highlight=False, soft_wrap=True)
+    else:
+        sys.stdout.write(script)
     raise typer.Exit(EXIT_OK)
 
 

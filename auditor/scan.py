@@ -45,6 +45,7 @@ class ScanResult:
     findings: list
     notes: list  # (path, message)
     metrics: dict = field(default_factory=dict)
+    sql: object = None  # the SqlAnalysis (statements, schema, access paths, index advice)
 
 
 def _read_and_extract(root: str, rel: str) -> ModuleFacts:
@@ -223,7 +224,7 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     metrics = _metrics(all_facts, found.sql_files, program)
     metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
-    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics)
+    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql)
 
 
 def _is_schema_finding(finding) -> bool:
