@@ -132,7 +132,6 @@ def test_mysql_uses_backticks_and_no_postgres_syntax():
     text = script("mysql")
     assert statements(text) == [
         "CREATE INDEX `ix_orders_customer_id_created_at` ON `public`.`orders` (`customer_id`, `created_at` DESC);",
-        "CREATE INDEX `ix_orders_customer_id_status` ON `public`.`orders` (`customer_id`, `status`);",
         "CREATE INDEX `ix_orders_lower_email` ON `public`.`orders` ((lower(email)));",
         "CREATE INDEX `ix_orders_name` ON `public`.`orders` (`name`);",
     ]

@@ -535,3 +535,24 @@ def test_a_boolean_or_is_null_filter_alone_is_not_indexed():
                                                 order_by=(("name", False),), limit=10)])) == \
         [("name", "is_active = TRUE", ())]
     assert recommend(schema_of(t), [path(equality=("deleted_at",), constants=(("deleted_at", "NULL"),))]) == []
+
+
+def test_low_cardinality_filter_folded_into_an_index_on_the_selective_column():
+    latest = path(equality=("customer_id", "status"), order_by=(("created_at", True),), limit=1)
+    between = path(equality=("customer_id",), ranges=("created_at",), request=True)
+    recs = recommend(schema_of(table()), [latest, between])
+    assert shapes(recs) == [("customer_id, created_at", "", ())]
+    assert recs[0].serves == [between, latest]
+    assert ("also serves 1 query that filters status too: low-cardinality, checked on the rows the index finds "
+            "rather than worth a second index") in recs[0].reasons
+
+
+def test_no_folding_when_only_low_cardinality_filters_remain_or_the_index_is_partial():
+    by_status = path(equality=("status",), order_by=(("created_at", True),), limit=100)
+    by_time = path(ranges=("created_at",), request=True)
+    assert sorted(shapes(recommend(schema_of(table()), [by_status, by_time]))) == [
+        ("created_at", "", ()), ("status, created_at DESC", "", ())]
+    pending = path(equality=("customer_id", "status"), constants=(("status", "'pending'"),))
+    between = path(equality=("customer_id",), ranges=("created_at",), request=True)
+    assert shapes(recommend(schema_of(table()), [pending, between])) == [
+        ("customer_id, created_at", "", ()), ("customer_id", "status = 'pending'", ())]

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Optional
 
@@ -547,6 +547,7 @@ class _Group:
     keys: tuple
     where: str
     absorbed: list = field(default_factory=list)  # _Design served by these keys, merged in
+    loose: list = field(default_factory=list)  # _View served without its low-cardinality filters
 
     @property
     def views(self) -> list:
@@ -698,6 +699,12 @@ def _reasons(group: _Group, table: Table, rank: dict, dialect: str, include: tup
                      f"{_queries(len(include_views))} reading only these columns")
     if main.capped:
         lines.append(f"capped at {MAX_KEYS} keys: {', '.join(main.capped)} left out")
+    if group.loose:
+        filters = sorted({e for v in group.loose for e in v.eq if _looks_low_cardinality(e, table)
+                          and e not in {k.expr for k in group.keys}})
+        lines.append(f"also serves {_queries(len(group.loose))} that filter{'s' if len(group.loose) == 1 else ''} "
+                     f"{', '.join(filters)} too: low-cardinality, checked on the rows the index finds rather "
+                     "than worth a second index")
     if group.absorbed or len(group.designs) > 1:
         others = len(views) - 1
         lines.append(f"one index for {_queries(len(views))}: "
@@ -756,6 +763,57 @@ def _replaces(new: Index, existing: list) -> list:
     return result
 
 
+def _looks_low_cardinality(column: str, table: Table) -> bool:
+    return bool(_LOW_CARDINALITY.search(column.lower())) or "bool" in (table.columns.get(column, "") or "").lower()
+
+
+def _without_low_cardinality(view: _View, table: Table) -> Optional[_View]:
+    """The path without its low-cardinality equality filters (status, type, flags), when a
+    selective-looking equality column remains, so that the lookup stays a lookup."""
+    low = [e for e in view.eq if e not in view.exprs and _looks_low_cardinality(e, table)]
+    rest = [e for e in view.eq if e not in low]
+    if not low or not rest:
+        return None
+    return replace(view, eq=rest)
+
+
+def _merge_loosely(kept: list, table: Table, rank: dict, dialect: str) -> list:
+    """Fold a candidate into another one that serves its paths once their low-cardinality
+    equality filters are checked on the rows instead of searched: (customer_id, created_at)
+    serves ``customer_id = ? AND status = ? ORDER BY created_at DESC LIMIT 10`` well enough that
+    (status, customer_id, created_at) is not worth a second index. The lightest candidates go
+    first; a candidate whose paths keep no selective equality column is never folded."""
+    kept = list(kept)
+    while True:
+        for group in sorted(kept, key=lambda g: (g.weight, len(g.keys), describe_keys(g.keys), g.where)):
+            if group.where:
+                continue  # a partial index was chosen for its constant filter: keep it
+            best = None
+            for other in kept:
+                if other is group:
+                    continue
+                probe = Index(table=table.name, keys=other.keys, where=other.where)
+                loose, ok = [], True
+                for view in group.views:
+                    if _serves(probe, view, rank, dialect):
+                        continue
+                    relaxed = _without_low_cardinality(view, table)
+                    if relaxed is None or not _serves(probe, relaxed, rank, dialect):
+                        ok = False
+                        break
+                    loose.append(view)
+                if ok and (best is None or other.weight > best[0].weight):
+                    best = (other, loose)
+            if best is not None:
+                target, loose = best
+                target.absorbed += group.designs + group.absorbed
+                target.loose += group.loose + [v for v in loose if v not in group.loose]
+                kept.remove(group)
+                break
+        else:
+            return kept
+
+
 def _index_advice(table: Table, views: list, dialect: str, advice: Advice) -> list:
     existing = _existing(table)
     rank = _eq_rank(views)
@@ -788,6 +846,7 @@ def _index_advice(table: Table, views: list, dialect: str, advice: Advice) -> li
             target.absorbed += group.designs
         else:
             kept.append(group)
+    kept = _merge_loosely(kept, table, rank, dialect)
     recommendations = []
     for group in kept:
         include, include_views = ((), [])
