@@ -10,6 +10,7 @@ from auditor.orm_models import ModelCatalog
 from auditor.repo_index import RepoIndex
 from auditor.sql.model import ForeignKey, IndexKey
 from auditor.sql.schema_build import build_schema
+from auditor.sql.schema_django import django_index_name
 
 
 def facts_of(files: dict) -> list:
@@ -107,19 +108,20 @@ def test_django_indexes():
     schema = schema_of(DJANGO_SHOP)
     assert summary(schema.tables["orders_customer"]) == [
         ("orders_customer_pkey", ("id",), True, True, "", "primary key", 12),
-        ("", ("created",), False, False, "", "django", 6),
+        ("orders_customer_created_549f9f6f", ("created",), False, False, "", "django", 6),
         ("orders_customer_email_key", ("email",), True, False, "", "unique", 13),
         # PostgreSQL: Django adds a pattern-ops twin for indexed and unique text columns
-        ("", ("email varchar_pattern_ops",), False, False, "", "django", 13),
+        ("orders_customer_email_b220de3f_like", ("email varchar_pattern_ops",), False, False, "", "django", 13),
         ("customer_lower_email", ("lower(email)",), False, False, "", "django", 12),
     ]
     assert schema.tables["orders_customer"].indexes[-1].keys == (IndexKey("lower(email)", is_expression=True),)
     assert summary(schema.tables["shop_order"]) == [
         ("shop_order_pkey", ("id",), True, True, "", "primary key", 24),
-        ("", ("created",), False, False, "", "django", 6),
+        ("shop_order_created_08bc3422", ("created",), False, False, "", "django", 6),
         # the ForeignKey's automatic index; db_index=False on referrer: none
-        ("", ("customer_id",), False, False, "", "foreign key", 25),
-        ("", ("customer_id", "order_code"), True, False, "", "unique", 24),
+        ("shop_order_customer_id_f638df20", ("customer_id",), False, False, "", "foreign key", 25),
+        ("shop_order_customer_id_order_code_6a4abaf1_uniq", ("customer_id", "order_code"), True, False, "",
+         "unique", 24),
         ("order_customer_recent", ("customer_id", "created DESC"), False, False, "status = 'pending'", "django", 24),
         ("one_open_order", ("customer_id",), True, False, "status = 'open'", "unique", 24),
     ]
@@ -134,10 +136,21 @@ def test_django_many_to_many_through_table():
                                     ForeignKey(("tag_id",), "orders_tag", ("label",))]
     assert summary(through) == [
         ("shop_order_tags_pkey", ("id",), True, True, "", "primary key", 30),
-        ("", ("order_id",), False, False, "", "foreign key", 30),
-        ("", ("tag_id",), False, False, "", "foreign key", 30),
-        ("", ("order_id", "tag_id"), True, False, "", "unique", 30),
+        ("shop_order_tags_order_id_5bb25cfa", ("order_id",), False, False, "", "foreign key", 30),
+        ("shop_order_tags_tag_id_9a3f0a99", ("tag_id",), False, False, "", "foreign key", 30),
+        ("shop_order_tags_order_id_tag_id_2fbdacc8_uniq", ("order_id", "tag_id"), True, False, "", "unique", 30),
     ]
+
+
+def test_django_index_names_are_the_ones_django_generates():
+    # names as Django's schema editor creates them (the tutorial's and django.contrib.auth's)
+    assert django_index_name("polls_choice", ["question_id"]) == "polls_choice_question_id_c5b4b260"
+    assert django_index_name("auth_user", ["username"], "_like") == "auth_user_username_6821ab7c_like"
+    assert django_index_name("auth_group_permissions", ["group_id", "permission_id"], "_uniq") == \
+        "auth_group_permissions_group_id_permission_id_0cd325b0_uniq"
+    # too long for PostgreSQL's 63 bytes: both halves are cut to 26 characters
+    assert django_index_name("inventory_warehouse_stock_movement", ["destination_location_id"]) == \
+        "inventory_warehouse_stock__destination_location_id_d6620a8f"
 
 
 def test_django_app_label_from_the_package_and_meta():

@@ -309,8 +309,9 @@ class SchemaEditor:
                                     include=tuple(include), origin=origin))
 
     def add_foreign_key(self, table: Table, columns: Iterable, ref_table: str, ref_columns: Iterable = (),
-                        indexed: bool = False) -> None:
-        """Record a foreign key; ``indexed`` adds the index the source creates for it (Django).
+                        indexed: bool = False, index_name: str = "") -> None:
+        """Record a foreign key; ``indexed`` adds the index the source creates for it (Django),
+        called ``index_name``.
 
         MySQL (InnoDB) indexes every foreign key that no index leads with.
         """
@@ -323,7 +324,7 @@ class SchemaEditor:
             table.foreign_keys.append(fk)
         if indexed or (self.dialect == "mysql" and not leads_with(table, fk.columns)):
             self.add_index(table, Index(table=table.name, keys=tuple(IndexKey(c) for c in fk.columns),
-                                        origin="foreign key"))
+                                        name=index_name if indexed else "", origin="foreign key"))
 
     def drop_index(self, name: str, table_name: str = "") -> None:
         """DROP INDEX by name (on ``table_name`` if given, else on whichever table has it)."""

@@ -25,6 +25,7 @@ indexes Django would have created.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -347,7 +348,8 @@ class _DjangoReader:
             if fld.kind in ("fk", "o2o") and ref_table:
                 unique = fld.kind == "o2o" or fld.flag("unique") or fld.flag("primary_key")
                 indexed = fld.flag("db_index", True) and not unique and info.managed
-                editor.add_foreign_key(table, (fld.column,), ref_table, (ref_column,), indexed=indexed)
+                editor.add_foreign_key(table, (fld.column,), ref_table, (ref_column,), indexed=indexed,
+                                       index_name=self.index_name(table.name, [fld.column]))
         self._meta_indexes(editor, table, info, columns)
         for fld in info.fields:
             if fld.kind == "m2m" and fld.kw.get("through") is None:
@@ -363,20 +365,25 @@ class _DjangoReader:
         elif unique:
             editor.add_unique(table, (IndexKey(column),))
         elif db_index and fld.kind != "fk" and info.managed:
-            editor.add_index(table, Index(table=table.name, keys=(IndexKey(column),)))
+            editor.add_index(table, Index(table=table.name, keys=(IndexKey(column),),
+                                          name=self.index_name(table.name, [column])))
         if (self.dialect == "postgres" and info.managed and (db_index or unique)
                 and (type_text.startswith("varchar") or type_text == "text")):
             opclass = "varchar_pattern_ops" if type_text.startswith("varchar") else "text_pattern_ops"
-            editor.add_index(table, Index(table=table.name, keys=(IndexKey(column, opclass=opclass),)))
+            editor.add_index(table, Index(table=table.name, keys=(IndexKey(column, opclass=opclass),),
+                                          name=self.index_name(table.name, [column], "_like")))
 
     def _meta_indexes(self, editor: SchemaEditor, table: Table, info: _Model, columns: dict) -> None:
         meta = info.meta
         editor.line = info.line
         for group in _groups(meta.get("unique_together")):
-            editor.add_unique(table, tuple(IndexKey(columns.get(f, f)) for f in group), default_name=False)
+            keys = tuple(IndexKey(columns.get(f, f)) for f in group)
+            editor.add_unique(table, keys, self.index_name(table.name, [k.expr for k in keys], "_uniq"))
         if info.managed:
             for group in _groups(meta.get("index_together")):
-                editor.add_index(table, Index(table=table.name, keys=tuple(IndexKey(columns.get(f, f)) for f in group)))
+                keys = tuple(IndexKey(columns.get(f, f)) for f in group)
+                editor.add_index(table, Index(table=table.name, keys=keys,
+                                              name=self.index_name(table.name, [k.expr for k in keys], "_idx")))
             for tree in tree_list(meta.get("indexes")):
                 index = self._index(tree, table, info, columns)
                 if index is not None:
@@ -408,11 +415,17 @@ class _DjangoReader:
         if not keys:
             return None
         name = _placeholders(tree_str(kw.get("name")) or "", info)
+        if not name and tree_list(kw.get("fields")) and not tree_args(tree):
+            name = _auto_index_name(table.name, [(k.expr, k.desc) for k in keys], _SUFFIXES.get(cls, "idx"))
         condition = kw.get("condition")
         where = self.condition(condition, columns) if condition is not None else ""
         include = tuple(columns.get(c, c) for c in (tree_str(i) for i in tree_list(kw.get("include"))) if c)
         return Index(table=table.name, keys=tuple(keys), name=name, where=where, include=include,
                      method=_METHODS.get(cls, "btree"))
+
+    def index_name(self, table: str, columns: list, suffix: str = "") -> str:
+        """The name Django's schema editor gives an index it creates (``_create_index_name``)."""
+        return django_index_name(table, columns, suffix, _MAX_NAME.get(self.dialect, 63))
 
     def _expression_key(self, tree, columns: dict) -> IndexKey:
         desc = False
@@ -573,9 +586,48 @@ class _DjangoReader:
         editor.add_column(table, own_column, "")
         editor.add_column(table, other_column, "")
         editor.set_primary_key(table, ("id",))
-        editor.add_foreign_key(table, (own_column,), info.table, (self._pk_column(info),), indexed=True)
-        editor.add_foreign_key(table, (other_column,), ref_table, (ref_column,), indexed=True)
-        editor.add_unique(table, (IndexKey(own_column), IndexKey(other_column)), default_name=False)
+        editor.add_foreign_key(table, (own_column,), info.table, (self._pk_column(info),), indexed=True,
+                               index_name=self.index_name(name, [own_column]))
+        editor.add_foreign_key(table, (other_column,), ref_table, (ref_column,), indexed=True,
+                               index_name=self.index_name(name, [other_column]))
+        editor.add_unique(table, (IndexKey(own_column), IndexKey(other_column)),
+                          self.index_name(name, [own_column, other_column], "_uniq"))
+
+
+_MAX_NAME = {"postgres": 63, "mysql": 64, "sqlite": 200}
+_SUFFIXES = {"Index": "idx", "BTreeIndex": "btree", "GinIndex": "gin", "GistIndex": "gist", "HashIndex": "hash",
+             "BrinIndex": "brin", "SpGistIndex": "spgist", "BloomIndex": "bloom"}
+
+
+def _digest(*parts: str, length: int) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()[:length]
+
+
+def django_index_name(table: str, columns: list, suffix: str = "", max_length: int = 63) -> str:
+    """``BaseDatabaseSchemaEditor._create_index_name``: ``polls_choice_question_id_c5b4b260``."""
+    hash_suffix = f"{_digest(table, *columns, length=8)}{suffix}"
+    name = f"{table}_{'_'.join(columns)}_{hash_suffix}"
+    if len(name) <= max_length:
+        return name
+    if len(hash_suffix) > max_length / 3:
+        hash_suffix = hash_suffix[: max_length // 3]
+    other = (max_length - len(hash_suffix)) // 2 - 1
+    name = f"{table[:other]}_{'_'.join(columns)[:other]}_{hash_suffix}"
+    if name[0] == "_" or name[0].isdigit():
+        name = f"D{name[:-1]}"
+    return name
+
+
+def _auto_index_name(table: str, keys: list, suffix: str) -> str:
+    """``Index.set_name_with_model``: the name of a ``Meta.indexes`` entry given without one."""
+    ordered = [f"-{column}" if desc else column for column, desc in keys]
+    name = f"{table[:11]}_{keys[0][0][:7]}_{_digest(table, *ordered, suffix, length=6)}_{suffix}"
+    if name[0] == "_" or name[0].isdigit():
+        name = f"D{name[1:]}"
+    return name
 
 
 def _groups(tree) -> list:
