@@ -12,18 +12,20 @@ Design of a candidate, per access path (PostgreSQL, SQLite, MySQL):
    equality only for a table the statement does not filter otherwise: then it can only be the
    inner side of the join, where an index on them serves a nested-loop join; a table with its
    own filters is more likely the outer side, and a join column in front of its range would
-   spoil the index for them. Their order does not matter for the path
-   itself; those filtered by more access paths of the table come first, so one index serves
-   several queries (then by weight, then by first appearance).
+   spoil the index for it. The order of equality columns does not matter for the path itself;
+   those filtered by more access paths of the table come first, so one index serves several
+   queries (then by weight, then by first appearance).
 2. then ONE range column; when that column is also the first ORDER BY column, the ORDER BY
    columns follow with their directions. Without a range: the ORDER BY columns with their
    directions (mixed directions kept as written). Without either: the GROUP BY columns.
-3. expression keys (``lower(email)``) stay expressions; a prefix LIKE is a range, with
+3. expression keys (``lower(email)``) stay expressions, unless not immutable (``now()``, date
+   functions of a timestamptz column): those are noted instead. A prefix LIKE is a range, with
    ``text_pattern_ops`` on PostgreSQL.
 4. partial index (PostgreSQL, SQLite) when every access path of the table that filters a
    low-cardinality-looking column (status, state, type, kind, flag, ``is_*``, ``has_*``,
-   deleted, active, booleans) uses the same constant: ``WHERE status = 'pending'``, and the
-   column leaves the keys.
+   deleted, active, booleans, ``IS NULL``) uses the same constant: ``WHERE status =
+   'pending'``, and the column leaves the keys. A boolean or IS NULL filter alone (it likely
+   matches most rows) gets no index.
 5. ``INCLUDE`` (PostgreSQL) with at most 3 columns, when the selected columns are known.
 6. at most 4 keys.
 
@@ -31,6 +33,12 @@ A path is skipped when an existing index serves it (leading-prefix rule, see :fu
 when its equality columns contain all the keys of a unique index or the primary key (at most
 one row). Unknown tables get nothing; columns that are not in a table whose columns are known
 are dropped.
+
+Choosing the set: identical candidates are one; a candidate whose paths a longer candidate
+serves (prefix rule) is merged into it; then a candidate is folded into another that serves its
+paths once their low-cardinality equality filters are checked on the rows, provided a
+selective-looking equality column still leads (a lookup stays a lookup) and the candidate is
+not partial. Each recommendation's score is the summed weight of the paths it serves.
 
 Representation of warehouse advice (Redshift and Snowflake have no secondary indexes): the
 advice is still a :class:`Recommendation` whose ``index.method`` says what it is:
