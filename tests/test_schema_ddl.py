@@ -182,11 +182,12 @@ def test_mysql_indexes_foreign_keys_itself():
     """, dialect="mysql")
     orders = schema.tables["orders"]
     assert summary(orders) == [
-        ("", ("id",), True, True, "", (), "btree", "primary key", 1),
+        ("PRIMARY", ("id",), True, True, "", (), "btree", "primary key", 1),
         ("ix_shop_code", ("shop_id", "code"), False, False, "", (), "btree", "ddl", 1),
         ("uq_code", ("code",), True, False, "", (), "btree", "unique", 1),
-        # customer_id leads no index: InnoDB creates one; shop_id leads ix_shop_code: none
-        ("", ("customer_id",), False, False, "", (), "btree", "foreign key", 1),
+        # customer_id leads no index: InnoDB creates one, named after the constraint; shop_id
+        # leads ix_shop_code: none
+        ("fk_customer", ("customer_id",), False, False, "", (), "btree", "foreign key", 1),
         ("ix_code_prefix", ("code",), False, False, "", (), "btree", "ddl", 11),
     ]
     assert [fk.columns for fk in orders.foreign_keys] == [("customer_id",), ("shop_id",)]
@@ -198,7 +199,45 @@ def test_mysql_foreign_key_index_goes_when_a_later_index_leads_with_it():
         CREATE INDEX ix_order_pos ON items (order_id, id);
     """, dialect="mysql")
     assert [(ix.name, ix.columns, ix.origin) for ix in schema.tables["items"].indexes] == [
-        ("", ("id",), "primary key"), ("ix_order_pos", ("order_id", "id"), "ddl")]
+        ("PRIMARY", ("id",), "primary key"), ("ix_order_pos", ("order_id", "id"), "ddl")]
+
+
+def test_mysql_names_unnamed_indexes_after_their_first_column():
+    schema = ddl("CREATE TABLE t (a int, b int, UNIQUE (a), KEY (a, b), KEY (b));", dialect="mysql")
+    assert [(ix.name, ix.columns) for ix in schema.tables["t"].indexes] == [
+        ("a", ("a",)), ("a_2", ("a", "b")), ("b", ("b",))]
+
+
+def test_pg_dump_output():
+    schema = ddl("""
+        SET statement_timeout = 0;
+        CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END; $$;
+        CREATE TABLE public.users (
+            id integer NOT NULL,
+            email character varying(254) NOT NULL,
+            meta jsonb DEFAULT '{}'::jsonb
+        );
+        ALTER TABLE public.users OWNER TO app;
+        COPY public.users (id, email) FROM stdin;
+        1	create table; drop index x
+        \\.
+        ALTER TABLE ONLY public.users
+            ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+        CREATE UNIQUE INDEX users_lower_email ON public.users USING btree (lower((email)::text));
+        CREATE INDEX users_email_trgm ON public.users USING gin (email public.gin_trgm_ops);
+        CREATE INDEX users_meta ON public.users USING gin (meta jsonb_path_ops) WHERE (meta IS NOT NULL);
+    """)
+    users = schema.tables["users"]
+    assert users.columns == {"id": "int", "email": "varchar(254)", "meta": "jsonb"}
+    assert [(ix.name, ix.keys, ix.where, ix.method) for ix in users.indexes] == [
+        ("users_pkey", (IndexKey("id"),), "", "btree"),
+        # pg_dump spells lower(email) on a varchar column as lower((email)::text)
+        ("users_lower_email", (IndexKey("lower(email)", is_expression=True),), "", "btree"),
+        ("users_email_trgm", (IndexKey("email", opclass="gin_trgm_ops"),), "", "gin"),
+        ("users_meta", (IndexKey("meta", opclass="jsonb_path_ops"),), "meta IS NOT NULL", "gin"),
+    ]
+    assert schema.notes == []
 
 
 def test_postgres_and_sqlite_do_not_index_foreign_keys():

@@ -129,7 +129,7 @@ class _AlembicReader(TableDeclarations):
                     kw.setdefault("table_name", batch_table)
             try:
                 self._operation(editor, facts, op, tree, args, kw)
-            except (IndexError, TypeError, AttributeError):
+            except Exception:  # noqa: BLE001 - an odd operation must not lose the others
                 editor.schema.notes.append((facts.path, f"line {editor.line}: op.{op}(...) not understood"))
 
     def _table(self, editor: SchemaEditor, name, schema_kw="schema", kw: Optional[dict] = None):

@@ -44,15 +44,20 @@ def build_schema(all_facts: list[ModuleFacts], sql_texts: list[tuple[str, int, s
         from auditor.catalog import load_catalog
         from auditor.repo_index import RepoIndex
         models = ModelCatalog(RepoIndex.build(facts), load_catalog([], []))
-    sources = [
-        django_schema(facts, models, dialect),
-        sqlalchemy_schema(facts, models.index, dialect),
-        ddl_schema(list(sql_texts), dialect),
-        alembic_schema(facts, models.index, dialect),
-        django_runsql_schema(facts, dialect),
+    readers = [
+        ("Django models", lambda: django_schema(facts, models, dialect)),
+        ("SQLAlchemy models", lambda: sqlalchemy_schema(facts, models.index, dialect)),
+        ("SQL DDL", lambda: ddl_schema(list(sql_texts), dialect)),
+        ("Alembic migrations", lambda: alembic_schema(facts, models.index, dialect)),
+        ("Django RunSQL", lambda: django_runsql_schema(facts, dialect)),
     ]
     schema = Schema()
-    for source in sources:
+    for label, read in readers:
+        try:
+            source = read()
+        except Exception as exc:  # noqa: BLE001 - one source's bug must not lose the others
+            schema.notes.append(("", f"schema from {label} not read: {type(exc).__name__}: {exc}"[:300]))
+            continue
         merge_into(schema, source)
     if dialect == "mysql":
         drop_covered_foreign_key_indexes(schema)

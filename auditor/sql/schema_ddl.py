@@ -62,6 +62,7 @@ from auditor.sql.model import ForeignKey, Index, IndexKey, Schema, Table
 KEY_METHODS = ("sortkey", "interleaved_sortkey", "distkey", "cluster", "search_optimization")
 KEYLESS_DIALECTS = ("redshift", "snowflake")  # no indexes; PK/UNIQUE are informational
 
+_TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR}
 _TEMPLATE = re.compile(r"\{\{|\{%|\{#")
 _LOG = logging.getLogger("sqlglot")
 
@@ -110,6 +111,15 @@ def expression_text(node: exp.Expression, dialect: str) -> str:
     node = _fold_identifiers(node.copy())
     for column in node.find_all(exp.Column):
         column.set("table", None)
+    for cast in list(node.find_all(exp.Cast)):  # pg_dump's lower((email)::text) is lower(email)
+        operand = cast.this
+        while isinstance(operand, exp.Paren):
+            operand = operand.this
+        if isinstance(operand, exp.Column) and cast.to.this in _TEXT_TYPES and not cast.to.expressions:
+            if cast is node:
+                node = operand
+            else:
+                cast.replace(operand)
     try:
         return node.sql(dialect=dialect, normalize_functions="lower")
     except Exception:  # noqa: BLE001 - a generator gap must not lose the index
@@ -280,6 +290,8 @@ class SchemaEditor:
                 return False
         if not index.keys and index.method != "search_optimization":
             return False
+        if not index.name and self.dialect == "mysql" and index.method not in KEY_METHODS:
+            index.name = _mysql_index_name(table, index)
         table.indexes.append(index)
         return True
 
@@ -309,11 +321,12 @@ class SchemaEditor:
                                     include=tuple(include), origin=origin))
 
     def add_foreign_key(self, table: Table, columns: Iterable, ref_table: str, ref_columns: Iterable = (),
-                        indexed: bool = False, index_name: str = "") -> None:
+                        indexed: bool = False, index_name: str = "", constraint: str = "") -> None:
         """Record a foreign key; ``indexed`` adds the index the source creates for it (Django),
         called ``index_name``.
 
-        MySQL (InnoDB) indexes every foreign key that no index leads with.
+        MySQL (InnoDB) indexes every foreign key that no index leads with, naming the index after
+        the ``constraint`` (or, unnamed, after its first column).
         """
         fk = ForeignKey(columns=tuple(c for c in columns if c), ref_table=ref_table,
                         ref_columns=tuple(c for c in ref_columns if c))
@@ -324,7 +337,7 @@ class SchemaEditor:
             table.foreign_keys.append(fk)
         if indexed or (self.dialect == "mysql" and not leads_with(table, fk.columns)):
             self.add_index(table, Index(table=table.name, keys=tuple(IndexKey(c) for c in fk.columns),
-                                        name=index_name if indexed else "", origin="foreign key"))
+                                        name=index_name if indexed else constraint, origin="foreign key"))
 
     def drop_index(self, name: str, table_name: str = "") -> None:
         """DROP INDEX by name (on ``table_name`` if given, else on whichever table has it)."""
@@ -410,6 +423,10 @@ def split_statements(text: str) -> list:
                 continue
         if ch == ";":
             _keep(out, text, start, i)
+            if _COPY_FROM_STDIN.match(_strip_comments(text[start:i])):
+                end = _COPY_END.search(text, i + 1)  # the data rows end at a line "\."
+                i = start = n if end is None else end.end()
+                continue
             start = i + 1
         i += 1
     _keep(out, text, start, n)
@@ -464,6 +481,8 @@ def apply_ddl(editor: SchemaEditor, path: str, line: int, text: str) -> None:
         editor.schema.notes.append((path, f"{count} {noun} could not be parsed: {failures[0]}"))
 
 
+_COPY_FROM_STDIN = re.compile(r"^\s*COPY\b[^;]*\bFROM\s+STDIN\b", re.I)
+_COPY_END = re.compile(r"^\\\.[ \t]*$", re.M)
 _DDL_START = re.compile(r"^\s*(create|alter|drop)\b", re.I)
 
 
@@ -640,7 +659,8 @@ def _table_constraint(editor: SchemaEditor, table: Table, node: exp.Expression, 
         reference = node.args.get("reference")
         if isinstance(reference, exp.Reference):
             _, ref_table, ref_cols = _reference(reference)
-            editor.add_foreign_key(table, [ident(e) for e in node.expressions], ref_table, ref_cols)
+            editor.add_foreign_key(table, [ident(e) for e in node.expressions], ref_table, ref_cols,
+                                   constraint=name)
     elif isinstance(node, exp.IndexColumnConstraint):  # MySQL KEY / INDEX / FULLTEXT KEY
         keys = tuple(_key(e, dialect, table) for e in node.expressions)
         kind = (node.args.get("kind") or "").lower()
@@ -675,6 +695,19 @@ def _key(node: exp.Expression, dialect: str, table: Optional[Table] = None) -> I
     ):
         return IndexKey(fold(str(node.this)), desc=desc, opclass=opclass)
     return IndexKey(expression_text(node, dialect), desc=desc, opclass=opclass, is_expression=True)
+
+
+def _mysql_index_name(table: Table, index: Index) -> str:
+    """MySQL's name for an unnamed index: PRIMARY, else its first column (``code``, ``code_2``...)."""
+    if index.primary:
+        return "PRIMARY"
+    first = index.keys[0]
+    base = "functional_index" if first.is_expression else first.expr
+    taken = {ix.name for ix in table.indexes}
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}_{number}", number + 1
+    return name
 
 
 def _default_index_name(editor: SchemaEditor, table: str, keys: tuple) -> str:

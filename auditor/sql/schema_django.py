@@ -309,7 +309,11 @@ class _DjangoReader:
         infos = [self.infos[q] for q in self.names if q in self.infos]
         for info in sorted(infos, key=lambda m: (natural_key(m.path), m.path, m.line, m.qualname)):
             if not info.abstract and not info.proxy:
-                self._table(editor, info)
+                try:
+                    self._table(editor, info)
+                except Exception as exc:  # noqa: BLE001 - an odd model must not lose the others
+                    schema.notes.append((info.path, f"line {info.line}: model {info.name} not read "
+                                                    f"({type(exc).__name__})"))
         finish(editor)
 
     def _table(self, editor: SchemaEditor, info: _Model) -> None:

@@ -656,17 +656,25 @@ class _SQLAlchemyReader(TableDeclarations):
             name = self.table_of.get(qualname)
             if not name:
                 continue
-            self._mapped_table(editor, info, name)
+            try:
+                self._mapped_table(editor, info, name)
+            except Exception as exc:  # noqa: BLE001 - an odd model must not lose the others
+                schema.notes.append((info.path, f"line {info.line}: model {info.name} not read "
+                                                f"({type(exc).__name__})"))
         for facts in self.facts:
             if alembic_module(facts):
                 continue
             for call in facts.schema_calls:
                 editor.path, editor.line = facts.path, call.get("line", 0)
                 tree = call.get("tree")
-                if short_name(tree) == "Table":
-                    self.core_table(editor, tree)
-                elif short_name(tree) == "Index":
-                    self._module_index(editor, tree)
+                try:
+                    if short_name(tree) == "Table":
+                        self.core_table(editor, tree)
+                    elif short_name(tree) == "Index":
+                        self._module_index(editor, tree)
+                except Exception as exc:  # noqa: BLE001 - an odd declaration must not lose the others
+                    schema.notes.append((facts.path, f"line {editor.line}: {short_name(tree)}(...) not read "
+                                                     f"({type(exc).__name__})"))
         finish(editor)
 
     def _mapped_table(self, editor: SchemaEditor, info: _Class, name: str) -> None:
