@@ -419,6 +419,35 @@ def test_declarative_base_function_and_abstract_classes():
         ("events_pkey", (IndexKey("id"),)), ("ix_events_kind", (IndexKey("kind", opclass="text_pattern_ops"),))]
 
 
+def test_sqlalchemy_function_keys_and_python_conditions():
+    schema = schema_of({
+        "app/models.py": """
+            from sqlalchemy import Boolean, Column, DateTime, Index, Integer, String, func
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+
+
+            class Account(Base):
+                __tablename__ = "accounts"
+                id = Column(Integer, primary_key=True)
+                email = Column(String(200))
+                active = Column(Boolean)
+                deleted_at = Column(DateTime)
+
+
+            Index("ix_accounts_live_email", func.lower(Account.email), postgresql_where=Account.deleted_at.is_(None))
+            Index("ix_accounts_active", Account.id, postgresql_where=(Account.active == True) & (Account.id > 10))
+        """,
+    })
+    accounts = schema.tables["accounts"]
+    assert [(ix.name, ix.keys, ix.where, ix.line) for ix in accounts.indexes] == [
+        ("accounts_pkey", (IndexKey("id"),), "", 9),
+        ("ix_accounts_live_email", (IndexKey("lower(email)", is_expression=True),), "deleted_at IS NULL", 15),
+        ("ix_accounts_active", (IndexKey("id"),), "active = TRUE AND id > 10", 16),
+    ]
+
+
 def test_models_only_in_an_unparsed_module_are_skipped():
     facts = facts_of(SQLALCHEMY_APP)
     broken = extract_facts("app/broken.py", "class (:\n")

@@ -132,7 +132,7 @@ def normalize_predicate(text: str, dialect: str) -> str:
     if not text:
         return ""
     try:
-        with _quiet():
+        with quiet_sqlglot():
             parsed = sqlglot.parse_one(f"SELECT 1 WHERE {text}", read=dialect)
         where = parsed.args.get("where") if parsed is not None else None
         if where is not None:
@@ -170,7 +170,7 @@ def natural_key(text: str) -> tuple:
                  for part in re.split(r"(\d+)", text) if part)
 
 
-class _quiet:
+class quiet_sqlglot:
     """Silence sqlglot's "falling back to parsing as a Command" warnings while parsing."""
 
     def __enter__(self):
@@ -501,7 +501,7 @@ def _apply_statement(editor: SchemaEditor, statement: str, line: int) -> str:
     if _drop_indexes_command(editor, statement):
         return ""
     try:
-        with _quiet():
+        with quiet_sqlglot():
             parsed = sqlglot.parse(statement, read=dialect)
     except (ParseError, TokenError) as exc:
         return f"line {line + _error_line(exc) - 1}: {_error_text(exc)}"
@@ -604,7 +604,7 @@ def _table_property(editor: SchemaEditor, table: Table, prop: exp.Expression) ->
         items = prop.this if isinstance(prop.this, list) else [prop.this]
         editor.set_key(table, "sortkey", tuple(IndexKey(ident(i)) for i in items if ident(i)))
     elif isinstance(prop, exp.ClusterProperty) or isinstance(prop, exp.Cluster):
-        editor.set_key(table, "cluster", tuple(_key(e, editor.dialect) for e in prop.expressions))
+        editor.set_key(table, "cluster", tuple(key_from_node(e, editor.dialect) for e in prop.expressions))
 
 
 def _table_element(editor: SchemaEditor, table: Table, item: exp.Expression) -> None:
@@ -653,7 +653,7 @@ def _table_constraint(editor: SchemaEditor, table: Table, node: exp.Expression, 
         exprs = target.expressions if isinstance(target, exp.Schema) else ([target] if target is not None else [])
         if isinstance(target, exp.Schema) and target.this is not None and not name:
             name = ident(target.this)  # MySQL UNIQUE KEY name (cols)
-        keys = tuple(_key(e, dialect) for e in exprs)
+        keys = tuple(key_from_node(e, dialect) for e in exprs)
         editor.add_unique(table, keys, name, include=_include(node))
     elif isinstance(node, exp.ForeignKey):
         reference = node.args.get("reference")
@@ -662,7 +662,7 @@ def _table_constraint(editor: SchemaEditor, table: Table, node: exp.Expression, 
             editor.add_foreign_key(table, [ident(e) for e in node.expressions], ref_table, ref_cols,
                                    constraint=name)
     elif isinstance(node, exp.IndexColumnConstraint):  # MySQL KEY / INDEX / FULLTEXT KEY
-        keys = tuple(_key(e, dialect, table) for e in node.expressions)
+        keys = tuple(key_from_node(e, dialect, table) for e in node.expressions)
         kind = (node.args.get("kind") or "").lower()
         method = kind if kind in ("fulltext", "spatial") else "btree"
         editor.add_index(table, Index(table=table.name, keys=keys, name=ident(node.this) or name, method=method))
@@ -675,7 +675,7 @@ def _include(node: exp.Expression) -> tuple:
     return ()
 
 
-def _key(node: exp.Expression, dialect: str, table: Optional[Table] = None) -> IndexKey:
+def key_from_node(node: exp.Expression, dialect: str, table: Optional[Table] = None) -> IndexKey:
     """An index key from an Ordered / Column / Identifier / expression node."""
     desc = False
     if isinstance(node, exp.Ordered):
@@ -728,7 +728,7 @@ def _create_index(editor: SchemaEditor, node: exp.Create) -> None:
     params = index_node.args.get("params")
     columns = params.args.get("columns") if params is not None else None
     columns = columns or index_node.args.get("expressions") or []
-    keys = tuple(_key(c, editor.dialect, table) for c in columns)
+    keys = tuple(key_from_node(c, editor.dialect, table) for c in columns)
     name = ident(index_node.this) or _default_index_name(editor, table_name, keys)
     if node.args.get("exists") and name and any(ix.name == name for ix in table.indexes):
         return
@@ -770,7 +770,7 @@ def _alter_table(editor: SchemaEditor, node: exp.Alter) -> None:
                 elif kind in ("INDEX", "KEY"):
                     editor.drop_index(ident(target), table.name)
         elif isinstance(action, (exp.ClusterProperty, exp.Cluster)):
-            editor.set_key(table, "cluster", tuple(_key(e, dialect) for e in action.expressions))
+            editor.set_key(table, "cluster", tuple(key_from_node(e, dialect) for e in action.expressions))
         elif isinstance(action, exp.AlterSortKey):
             keys = tuple(IndexKey(ident(e)) for e in action.expressions or [] if ident(e))
             method = "interleaved_sortkey" if action.args.get("compound") is False else "sortkey"

@@ -127,7 +127,11 @@ class _Model:
 
 
 def _field_of(fld) -> Optional[_Field]:
-    tree = fld.value
+    """The model field a ClassField declares, or None (managers, methods' helpers, constants)."""
+    return _field(fld.name, fld.line, fld.value)
+
+
+def _field(name: str, line: int, tree) -> Optional[_Field]:
     cls = short_name(tree)
     if not cls or cls in _NOT_FIELDS:
         return None
@@ -141,7 +145,7 @@ def _field_of(fld) -> Optional[_Field]:
         kind = "column"
     else:
         return None
-    return _Field(fld.name, fld.line, cls, kind, tree_args(tree), tree_kw(tree))
+    return _Field(name, line, cls, kind, tree_args(tree), tree_kw(tree))
 
 
 def app_label_of(path: str, module: str) -> str:
@@ -296,7 +300,7 @@ class _DjangoReader:
             if isinstance(digits, int) and isinstance(places, int):
                 return f"numeric({digits}, {places})"
         if fld.cls == "ArrayField" and fld.args:
-            inner = _field_of(type("F", (), {"value": fld.args[0], "name": "", "line": 0})())
+            inner = _field("", 0, fld.args[0])
             inner_type = self._column_type(inner) if inner is not None else ""
             return f"{inner_type}[]" if inner_type else ""
         if fld.cls.endswith("AutoField") and fld.cls not in _TYPES:
@@ -474,7 +478,7 @@ class _DjangoReader:
             return f"{inner} ->> {_sql_literal(args[0])}" if inner else None
         if cls == "Cast" and args:
             inner = self._sql(args[0], columns)
-            target = _field_of(type("F", (), {"value": tree_kw(tree).get("output_field"), "name": "", "line": 0})())
+            target = _field("", 0, tree_kw(tree).get("output_field"))
             type_text = self._column_type(target) if target is not None else ""
             return f"CAST({inner} AS {type_text})" if inner and type_text else None
         if cls in _FUNCTIONS:

@@ -33,13 +33,13 @@ from auditor.repo_index import RepoIndex, plain_name
 from auditor.sql.model import Index, IndexKey, Schema, Table
 from auditor.sql.schema_ddl import (
     SchemaEditor,
-    _key,
-    _quiet,
+    call_name,
     finish,
+    key_from_node,
     natural_key,
     normalize_predicate,
+    quiet_sqlglot,
     short_name,
-    split_qualified,
     tree_args,
     tree_dict,
     tree_kw,
@@ -290,11 +290,11 @@ def key_of(ref, dialect: str, column_of: Callable[[str], str]) -> tuple:
     if short in ("text", "literal_column") and tree_str(ref):
         text = tree_str(ref)
         try:
-            with _quiet():
+            with quiet_sqlglot():
                 node = sqlglot.parse_one(f"CREATE INDEX x ON t ({text})", read=dialect)
             columns = node.this.args["params"].args.get("columns") or []
             if len(columns) == 1:
-                key = _key(columns[0], dialect)
+                key = key_from_node(columns[0], dialect)
                 return "", IndexKey(key.expr, desc=desc or key.desc, opclass=key.opclass,
                                     is_expression=key.is_expression)
         except Exception:  # noqa: BLE001 - keep the text as written
@@ -302,15 +302,17 @@ def key_of(ref, dialect: str, column_of: Callable[[str], str]) -> tuple:
         return "", IndexKey(text, desc=desc, is_expression=True)
     if short == "column" and tree_str(ref):
         return "", IndexKey(tree_str(ref), desc=desc)
-    if ref and isinstance(ref, dict) and ".func." in f".{ref.get('call', '')}":
+    if ".func." in f".{call_name(ref)}":  # func.lower(User.email)
         hint = ""
         parts = []
         for arg in tree_args(ref):
-            table, key = key_of(arg, dialect, column_of) if not isinstance(arg, (int, float)) else ("", IndexKey(str(arg)))
+            if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                parts.append(str(arg))
+                continue
+            table, key = key_of(arg, dialect, column_of)
             hint = hint or table
-            parts.append(key.expr if isinstance(arg, dict) or isinstance(arg, str) else str(arg))
-        text = f"{short.lower()}({', '.join(parts)})"
-        return hint, IndexKey(text, desc=desc, is_expression=True)
+            parts.append(key.expr)
+        return hint, IndexKey(f"{short.lower()}({', '.join(parts)})", desc=desc, is_expression=True)
     return "", IndexKey(str(ref.get("expr", ref)) if isinstance(ref, dict) else str(ref), desc=desc,
                         is_expression=True)
 
@@ -720,8 +722,3 @@ def sqlalchemy_schema(all_facts: list, index: RepoIndex, dialect: str) -> Schema
     facts = sorted(all_facts, key=lambda f: (natural_key(f.path), f.path))
     _SQLAlchemyReader(facts, index, dialect).build(schema)
     return schema
-
-
-def table_name_parts(text: str) -> tuple:
-    """``"auth.users"`` -> ("auth", "users")."""
-    return split_qualified(text) if "." in text else ("", text)
