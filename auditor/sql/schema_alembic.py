@@ -20,14 +20,13 @@ to the DDL parser. ``op.f("name")`` is the name. The same operations on ``batch_
 from __future__ import annotations
 
 import heapq
-from typing import Optional
 
 from auditor.facts import ModuleFacts
-from auditor.repo_index import RepoIndex
 from auditor.sql.model import IndexKey, Schema
 from auditor.sql.schema_ddl import (
     SchemaEditor,
     apply_ddl,
+    call_name,
     finish,
     natural_key,
     short_name,
@@ -45,10 +44,40 @@ from auditor.sql.schema_sqlalchemy import (
     sa_type,
 )
 
-# Where the table name goes among the positional arguments of ``op.<name>`` (``batch_op`` omits it).
-_TABLE_POSITION = {"create_index": 1, "create_unique_constraint": 1, "create_primary_key": 1,
-                   "create_foreign_key": 1, "drop_constraint": 1, "add_column": 0, "drop_column": 0,
-                   "alter_column": 0}
+# Alembic's operation signatures: positional parameters in order (the table one is absent in the
+# ``batch_op`` form), so that calls written with keywords read the same as positional ones.
+_SIGNATURES = {
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+    "rename_table": ("old_table_name", "new_table_name"),
+    "create_index": ("index_name", "table_name", "columns"),
+    "drop_index": ("index_name", "table_name"),
+    "add_column": ("table_name", "column"),
+    "drop_column": ("table_name", "column_name"),
+    "alter_column": ("table_name", "column_name"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "create_primary_key": ("constraint_name", "table_name", "columns"),
+    "create_foreign_key": ("constraint_name", "source_table", "referent_table", "local_cols", "remote_cols"),
+    "drop_constraint": ("constraint_name", "table_name"),
+    "execute": ("sqltext",),
+}
+
+
+def bind_arguments(op: str, tree, batch_table: str = "") -> dict:
+    """The arguments of ``op.<op>(...)`` by parameter name; ``"*"`` holds the extra positional ones
+    (``create_table``'s columns). ``batch_table`` fills the table of a ``batch_op`` call."""
+    names = list(_SIGNATURES.get(op, ()))
+    table_param = next((n for n in names if n in ("table_name", "source_table")), "")
+    if batch_table and table_param:
+        names.remove(table_param)
+    bound = dict(tree_kw(tree))
+    args = tree_args(tree)
+    for name, value in zip(names, args):
+        bound.setdefault(name, value)
+    bound["*"] = args[len(names):]
+    if batch_table and table_param:
+        bound[table_param] = batch_table
+    return bound
 
 
 def revision_order(modules: list) -> list:
@@ -89,7 +118,7 @@ def revision_order(modules: list) -> list:
 
 
 def _batch_tables(facts: ModuleFacts) -> dict:
-    """(function, line) -> table of every ``batch_op.<operation>`` call in the module."""
+    """(function, line, operation) -> table of every ``batch_op.<operation>`` call in the module."""
     found: dict = {}
     for func in facts.functions:
         for call in func.calls:
@@ -115,102 +144,96 @@ class _AlembicReader(TableDeclarations):
                 continue
             tree = call.get("tree")
             op = short_name(tree)
-            callee = tree.get("call", "") if isinstance(tree, dict) else ""
-            batch_table = batches.get((function, call.get("line", 0), op))
+            callee = call_name(tree)
+            batch_table = batches.get((function, call.get("line", 0), op), "")
             if not batch_table and not (callee.startswith("alembic.op.") or callee.startswith("op.")
                                         or ".op." in f".{callee}"):
                 continue
             editor.path, editor.line = facts.path, call.get("line", 0)
-            args, kw = tree_args(tree), tree_kw(tree)
-            if batch_table:
-                if op in _TABLE_POSITION:
-                    args.insert(_TABLE_POSITION[op], batch_table)
-                elif op == "drop_index":
-                    kw.setdefault("table_name", batch_table)
             try:
-                self._operation(editor, facts, op, tree, args, kw)
+                self._operation(editor, facts, op, bind_arguments(op, tree, batch_table))
             except Exception:  # noqa: BLE001 - an odd operation must not lose the others
                 editor.schema.notes.append((facts.path, f"line {editor.line}: op.{op}(...) not understood"))
 
-    def _table(self, editor: SchemaEditor, name, schema_kw="schema", kw: Optional[dict] = None):
+    def _table(self, editor: SchemaEditor, name, schema_name=None):
         text = tree_str(name)
         if not text:
             return None
-        schema_name = tree_str((kw or {}).get(schema_kw)) or ""
-        return editor.table(text, schema_name)
+        return editor.table(text, tree_str(schema_name) or "")
 
-    def _operation(self, editor: SchemaEditor, facts: ModuleFacts, op: str, tree, args: list, kw: dict) -> None:
+    def _operation(self, editor: SchemaEditor, facts: ModuleFacts, op: str, p: dict) -> None:
         if op == "execute":
-            sql = args[0] if args else kw.get("sqltext")
-            text = tree_str(sql)
+            text = tree_str(p.get("sqltext"))
             if text:
                 apply_ddl(editor, facts.path, editor.line, text)
         elif op == "create_table":
-            name = tree_str(args[0]) if args else None
-            if name and name in editor.schema.tables and kw.get("if_not_exists") is True:
+            name = tree_str(p.get("table_name"))
+            if not name or (name in editor.schema.tables and p.get("if_not_exists") is True):
                 return
-            self.core_table(editor, {"call": "Table", "args": [args[0], None] + args[1:], "kw": kw})
+            kw = {k: v for k, v in p.items() if k not in ("*", "table_name")}
+            self.core_table(editor, {"call": "Table", "args": [name, None] + p["*"], "kw": kw})
         elif op == "drop_table":
-            editor.drop_table(tree_str(args[0]) or "")
+            editor.drop_table(tree_str(p.get("table_name")) or "")
         elif op == "rename_table":
-            editor.rename_table(tree_str(args[0]) or "", tree_str(args[1]) or "")
+            editor.rename_table(tree_str(p.get("old_table_name")) or "", tree_str(p.get("new_table_name")) or "")
         elif op == "create_index":
-            table = self._table(editor, args[1] if len(args) > 1 else kw.get("table_name"), kw=kw)
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
             if table is None:
                 return
-            columns = args[2] if len(args) > 2 else kw.get("columns")
-            spec = index_spec({"call": "Index", "args": [args[0]] + tree_list(columns), "kw": kw}, self.dialect)
-            if kw.get("if_not_exists") is True and any(ix.name == spec.name for ix in table.indexes):
+            kw = {k: v for k, v in p.items() if k not in ("*", "index_name", "table_name", "columns")}
+            spec = index_spec({"call": "Index", "args": [p.get("index_name")] + tree_list(p.get("columns")),
+                               "kw": kw}, self.dialect)
+            if p.get("if_not_exists") is True and any(ix.name == spec.name for ix in table.indexes):
                 return
             self.add_index_spec(editor, table, spec, {})
         elif op == "drop_index":
-            name = tree_str(args[0] if args else kw.get("index_name")) or ""
-            table = tree_str(args[1] if len(args) > 1 else kw.get("table_name")) or ""
-            editor.drop_index(name, table)
+            editor.drop_index(tree_str(p.get("index_name")) or "", tree_str(p.get("table_name")) or "")
         elif op == "add_column":
-            table = self._table(editor, args[0], kw=kw)
-            spec = column_spec(args[1]) if table is not None and len(args) > 1 else None
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
+            spec = column_spec(p.get("column")) if table is not None else None
             if spec is not None:
                 self.add_columns(editor, table, [(spec, editor.line)])
         elif op == "drop_column":
-            table = self._table(editor, args[0], kw=kw)
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
             if table is not None:
-                editor.drop_column(table, tree_str(args[1]) or "")
+                editor.drop_column(table, tree_str(p.get("column_name")) or "")
         elif op == "alter_column":
-            table = self._table(editor, args[0], kw=kw)
-            column = tree_str(args[1]) if len(args) > 1 else None
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
+            column = tree_str(p.get("column_name"))
             if table is None or not column:
                 return
-            if kw.get("type_") is not None and sa_type(kw["type_"]):
-                table.columns[column] = sa_type(kw["type_"])
-            new = tree_str(kw.get("new_column_name"))
+            type_text = sa_type(p.get("type_")) if p.get("type_") is not None else ""
+            if type_text and column in table.columns:
+                table.columns[column] = type_text
+            new = tree_str(p.get("new_column_name"))
             if new:
                 editor.rename_column(table, column, new)
         elif op in ("create_unique_constraint", "create_primary_key"):
-            table = self._table(editor, args[1], kw=kw)
-            columns = [tree_str(c) or "" for c in tree_list(args[2] if len(args) > 2 else kw.get("columns"))]
-            name = tree_str(args[0]) or ""
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
             if table is None:
                 return
+            columns = [tree_str(c) or "" for c in tree_list(p.get("columns"))]
+            name = tree_str(p.get("constraint_name")) or ""
             if op == "create_primary_key":
                 editor.set_primary_key(table, columns, name)
             else:
                 editor.add_unique(table, tuple(IndexKey(c) for c in columns if c), name)
         elif op == "create_foreign_key":
-            table = self._table(editor, args[1], schema_kw="source_schema", kw=kw)
-            if table is None or len(args) < 5:
+            table = self._table(editor, p.get("source_table"), p.get("source_schema"))
+            referent = tree_str(p.get("referent_table")) or ""
+            if table is None or not referent:
                 return
-            referent = tree_str(args[2]) or ""
-            ref_schema, ref_table = split_qualified(referent) if "." in referent else ("", referent)
-            editor.add_foreign_key(table, [tree_str(c) or "" for c in tree_list(args[3])], ref_table,
-                                   [tree_str(c) or "" for c in tree_list(args[4])])
+            editor.add_foreign_key(table, [tree_str(c) or "" for c in tree_list(p.get("local_cols"))],
+                                   split_qualified(referent)[1] if "." in referent else referent,
+                                   [tree_str(c) or "" for c in tree_list(p.get("remote_cols"))],
+                                   constraint=tree_str(p.get("constraint_name")) or "")
         elif op == "drop_constraint":
-            table = self._table(editor, args[1], kw=kw)
+            table = self._table(editor, p.get("table_name"), p.get("schema"))
             if table is not None:
-                editor.drop_constraint(table, tree_str(args[0]) or "")
+                editor.drop_constraint(table, tree_str(p.get("constraint_name")) or "")
 
 
-def alembic_schema(all_facts: list, index: Optional[RepoIndex], dialect: str) -> Schema:
+def alembic_schema(all_facts: list, dialect: str) -> Schema:
     """What the ``upgrade()`` of every Alembic migration creates, applied in revision order."""
     schema = Schema()
     editor = SchemaEditor(schema, dialect, "alembic")

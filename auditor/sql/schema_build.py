@@ -26,7 +26,7 @@ from auditor.facts import ModuleFacts
 from auditor.orm_models import ModelCatalog
 from auditor.sql.model import Schema, Table
 from auditor.sql.schema_alembic import alembic_schema
-from auditor.sql.schema_ddl import KEY_METHODS, ddl_schema, natural_key
+from auditor.sql.schema_ddl import KEY_METHODS, ddl_schema, name_mysql_indexes, natural_key
 from auditor.sql.schema_django import django_runsql_schema, django_schema
 from auditor.sql.schema_sqlalchemy import sqlalchemy_schema
 
@@ -48,7 +48,7 @@ def build_schema(all_facts: list[ModuleFacts], sql_texts: list[tuple[str, int, s
         ("Django models", lambda: django_schema(facts, models, dialect)),
         ("SQLAlchemy models", lambda: sqlalchemy_schema(facts, models.index, dialect)),
         ("SQL DDL", lambda: ddl_schema(list(sql_texts), dialect)),
-        ("Alembic migrations", lambda: alembic_schema(facts, models.index, dialect)),
+        ("Alembic migrations", lambda: alembic_schema(facts, dialect)),
         ("Django RunSQL", lambda: django_runsql_schema(facts, dialect)),
     ]
     schema = Schema()
@@ -61,6 +61,7 @@ def build_schema(all_facts: list[ModuleFacts], sql_texts: list[tuple[str, int, s
         merge_into(schema, source)
     if dialect == "mysql":
         drop_covered_foreign_key_indexes(schema)
+        name_mysql_indexes(schema)
     schema.tables = {name: schema.tables[name] for name in sorted(schema.tables)}
     return schema
 

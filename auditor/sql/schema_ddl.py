@@ -290,8 +290,6 @@ class SchemaEditor:
                 return False
         if not index.keys and index.method != "search_optimization":
             return False
-        if not index.name and self.dialect == "mysql" and index.method not in KEY_METHODS:
-            index.name = _mysql_index_name(table, index)
         table.indexes.append(index)
         return True
 
@@ -697,17 +695,25 @@ def key_from_node(node: exp.Expression, dialect: str, table: Optional[Table] = N
     return IndexKey(expression_text(node, dialect), desc=desc, opclass=opclass, is_expression=True)
 
 
-def _mysql_index_name(table: Table, index: Index) -> str:
-    """MySQL's name for an unnamed index: PRIMARY, else its first column (``code``, ``code_2``...)."""
-    if index.primary:
-        return "PRIMARY"
-    first = index.keys[0]
-    base = "functional_index" if first.is_expression else first.expr
-    taken = {ix.name for ix in table.indexes}
-    name, number = base, 2
-    while name in taken:
-        name, number = f"{base}_{number}", number + 1
-    return name
+def name_mysql_indexes(schema: Schema) -> None:
+    """Give unnamed indexes the names MySQL gives them: PRIMARY, else the first column
+    (``code``, then ``code_2``...; ``functional_index`` for an expression)."""
+    for key in sorted(schema.tables):
+        table = schema.tables[key]
+        taken = {ix.name for ix in table.indexes if ix.name}
+        for index in table.indexes:
+            if index.name or index.method in KEY_METHODS or not index.keys:
+                continue
+            if index.primary:
+                index.name = "PRIMARY"
+                continue
+            first = index.keys[0]
+            base = "functional_index" if first.is_expression else first.expr
+            name, number = base, 2
+            while name in taken:
+                name, number = f"{base}_{number}", number + 1
+            index.name = name
+            taken.add(name)
 
 
 def _default_index_name(editor: SchemaEditor, table: str, keys: tuple) -> str:
