@@ -278,13 +278,18 @@ def _join(pieces: list, built: str) -> tuple:
     """
     out = []
     holes: list = []
-    interpolated = False
+    kinds = []
     for text, piece_built, piece_holes in pieces:
-        interpolated = interpolated or bool(piece_built) or bool(piece_holes)
+        if piece_built or piece_holes:
+            kinds.append(piece_built or "concat")
         offset = len(holes)
         out.append(HOLE_PATTERN.sub(lambda m, offset=offset: HOLE.format(offset + int(m.group(1))), text))
         holes.extend(piece_holes)
-    return "".join(out), (built if interpolated else ""), holes
+    if not kinds:
+        return "".join(out), "", holes
+    if not built:  # implicit concatenation: how its parts were built, a formatting kind before "const"
+        built = next((kind for kind in kinds if kind != "const"), "const")
+    return "".join(out), built, holes
 
 
 def _source(node: cst.CSTNode) -> str:

@@ -116,8 +116,8 @@ def test_deterministic():
 
 def test_identifiers_with_quotes_and_code_text_with_newlines_stay_safe():
     schema = orders_schema(schema='sales"eu', name='Order"s')
-    paths = [AccessPath('Order"s', sites=[site(1)], equality=("customer_id",), ranges=("total",),
-                        statement="SELECT 1 FROM x WHERE customer_id = 1\nDROP TABLE users; --")]
+    paths = [AccessPath('Order"s', sites=[site(1)], equality=("customer_id",), order_by=(("total", False),),
+                        limit=20, statement="SELECT 1 FROM x WHERE customer_id = 1\nDROP TABLE users; --")]
     text = script(schema=schema, paths=paths)
     assert statements(text) == [
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "ix_order_s_customer_id_total" ON "sales""eu"."Order""s" '

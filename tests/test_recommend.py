@@ -556,3 +556,14 @@ def test_no_folding_when_only_low_cardinality_filters_remain_or_the_index_is_par
     between = path(equality=("customer_id",), ranges=("created_at",), request=True)
     assert shapes(recommend(schema_of(table()), [pending, between])) == [
         ("customer_id, created_at", "", ()), ("customer_id", "status = 'pending'", ())]
+
+
+def test_an_existing_index_on_the_equality_columns_serves_a_range_without_top_n():
+    schema = Schema(tables={"stock": Table("stock", columns={"id": "", "warehouse_id": "", "quantity": "",
+                                                               "lot": ""}, primary_key=("id",),
+                                           indexes=[Index("stock", (IndexKey("warehouse_id"), IndexKey("product_id")),
+                                                          name="stock_wh_product", origin="ddl")])})
+    scan_range = AccessPath("stock", equality=("warehouse_id",), ranges=("quantity",), order_by=(("lot", False),))
+    top_n = AccessPath("stock", equality=("warehouse_id",), order_by=(("lot", False),), limit=20)
+    assert recommend(schema, [scan_range]) == []
+    assert [r.index.columns for r in recommend(schema, [top_n])] == [("warehouse_id", "lot")]

@@ -15,15 +15,20 @@ RETRY_TARGETS = ("attempt", "retr", "tries", "try")
 def make_finding(rule_id: str, program: Program, function: Function, path: str, line: int,
                  column: int, end_line: int, message: str, remediation: str, excerpt: str,
                  chain: Optional[list] = None, context: Optional[dict] = None,
-                 severity_steps: int = 0, confidence: Optional[str] = None, impact: str = "") -> Finding:
-    """A finding of ``rule_id`` ranked by request reachability and the given adjustments."""
+                 severity_steps: int = 0, confidence: Optional[str] = None, impact: str = "",
+                 raise_on_request: bool = True) -> Finding:
+    """A finding of ``rule_id`` ranked by request reachability and the given adjustments.
+
+    ``raise_on_request=False`` records the request path without raising the severity (for rules
+    whose evidence already weighs it, such as IDX101).
+    """
     rule = load_rules()[rule_id]
     severity = rule.severity
     context = dict(context or {})
     handler_path = program.handler_paths.get(function.qualname)
     if handler_path is not None:
         context["request_path"] = [hop.render() for hop in handler_path]
-        severity_steps += 1
+        severity_steps += 1 if raise_on_request else 0
     elif function.qualname in program.admin_paths:
         context["admin_request_path"] = [hop.render() for hop in program.admin_paths[function.qualname]]
     if severity_steps > 0:

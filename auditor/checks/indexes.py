@@ -8,7 +8,7 @@ from auditor.checks.base import make_finding
 from auditor.facts import Function
 from auditor.findings import Finding
 from auditor.link import Program
-from auditor.sql.index_script import _create_sql as create_index_sql  # TODO public name
+from auditor.sql.index_script import create_index_sql
 from auditor.sql.recommend import INDEX_DIALECTS
 from auditor.sql.redundant import describe_keys
 
@@ -22,7 +22,14 @@ def check_indexes(program: Program) -> Iterator[Finding]:
         for recommendation in analysis.advice.recommendations:
             yield _missing_index(program, recommendation, analysis)
     for index, covering, reason in analysis.redundant:
-        yield _redundant_index(program, index, covering, reason)
+        if not _framework_managed(analysis.schema, index):
+            yield _redundant_index(program, index, covering, reason)
+
+
+def _framework_managed(schema, index) -> bool:
+    """Django's own indexes on the implicit table of a ManyToManyField: nothing in the code to change."""
+    table = schema.table(index.table)
+    return table is not None and table.origin == "django" and not table.model and index.origin == "foreign key"
 
 
 def _missing_index(program: Program, recommendation, analysis) -> Finding:
@@ -42,7 +49,7 @@ def _missing_index(program: Program, recommendation, analysis) -> Finding:
         remediation += "\n" + "\n".join(f"- {reason}" for reason in recommendation.reasons[1:])
     return make_finding(
         "IDX101", program, function, hottest.path, hottest.line, 0, hottest.line, message, remediation,
-        hottest.excerpt,
+        hottest.excerpt, raise_on_request=False,
         context={"table": index.table, "index": index.name, "ddl": statement,
                  "serves": [site.render() for site in sites[:20]], "reasons": list(recommendation.reasons),
                  "replaces": [r.name for r in recommendation.replaces]})

@@ -252,7 +252,7 @@ def _deep_offset(program: Program, statement: Statement, scopes: list) -> Iterat
             if rows < DEEP_OFFSET:
                 continue
             message = f"OFFSET {rows} reads and throws away {rows:,} rows before returning any"
-        elif any(site.request_path for site in statement.sites):
+        elif any(site.request_path or site.admin_request for site in statement.sites):
             message = ("OFFSET from a request parameter: each page reads and discards every row of the pages "
                        "before it, so deep pages get slower and slower")
         else:

@@ -77,6 +77,8 @@ class Scope:
         if not columns:
             constant = isinstance(node, (exp.Literal, exp.Boolean, exp.Null)) or (
                 isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal))
+            if constant and HOLE_PREFIX in node.sql():
+                constant = False  # ``'{status}'`` in an f-string: a value from the program, not a constant
             return Side("value", text=node.sql(dialect=self.dialect), constant=constant)
         tables = {self.resolve(c) for c in columns}
         if len(tables) == 1 and "" not in tables and len({c.name.lower() for c in columns}) == 1:

@@ -98,6 +98,7 @@ class Site:
     excerpt: str = ""
     loop_depth: int = 0  # enclosing loops that repeat per item (0: runs once per call)
     request_path: bool = False  # reachable from a web request handler
+    admin_request: bool = False  # reachable only from admin pages (an operator's click)
 
     @property
     def weight(self) -> float:

@@ -160,8 +160,8 @@ def _django_lookup(path: _Path, columns: _ColumnNames, lookup: str, value) -> No
     if len(field_parts) != 1:
         return  # a lookup across a relation: a join, not this table's column
     column = columns.column(field_parts[0])
-    if not column:
-        return
+    if not column or _is_expression(value):
+        return  # ``stock__lt=F("reorder_level")`` compares two columns: no index range
     if operator in _DJANGO_EQUALITY:
         path.add("equality", column)
         if operator == "exact" and _is_constant(value):
@@ -274,6 +274,12 @@ def _sa_order_key(columns: _ColumnNames, tree) -> Optional[tuple]:
             column = _sa_column(columns, tree["args"][0])
             return (column, method == "desc") if column else None
     return None
+
+
+def _is_expression(value) -> bool:
+    """An ``F()``/``Func()`` expression over columns (not a value from the program)."""
+    return isinstance(value, dict) and str(value.get("call", "")).rsplit(".", 1)[-1] in {
+        "F", "Func", "Lower", "Upper", "Coalesce", "ExpressionWrapper", "OuterRef"}
 
 
 def _is_constant(value) -> bool:

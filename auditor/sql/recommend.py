@@ -383,6 +383,8 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
     texts = [key_text(k) for k in index.keys]
     if (index.unique or index.primary) and set(texts) <= eq_norm:
         return True  # at most one row
+    if view.inner and texts and texts[0] in eq_norm:
+        return True  # the inner side of a join probes one join column at a time
     if method == "hash":
         return len(texts) == 1 and eq_norm == set(texts) and not need.tail
     if method != "btree":
@@ -398,23 +400,28 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
     tail = need.tail[:MAX_KEYS - k]
     if not tail:
         return True
+    # An index on all the equality columns already narrows the lookup to the rows of one key;
+    # a longer index pays off only for a top-N (ORDER BY ... LIMIT) it can stop early on.
+    # (Existing indexes only: between candidates, the longer one is what the merge step is for.)
+    narrowed = (index.origin != ORIGIN and k >= 1
+                and not (need.kind in {"order", "range_order"} and view.path.limit is not None))
     if not rest:
-        return False
+        return narrowed
     if need.kind == "range":
         first = rest[0]
-        return (key_text(first) == _norm(tail[0].expr, exprs)
-                and (first.opclass.lower() in PATTERN_OPS) == bool(tail[0].opclass))
+        return narrowed or (key_text(first) == _norm(tail[0].expr, exprs)
+                            and (first.opclass.lower() in PATTERN_OPS) == bool(tail[0].opclass))
     if len(rest) < len(tail) or any(key.opclass.lower() in PATTERN_OPS for key in rest[:len(tail)]):
-        return False
+        return narrowed
     if need.kind == "group":
-        return {key_text(key) for key in rest[:len(tail)]} == {_norm(t.expr, exprs) for t in tail}
+        return narrowed or {key_text(key) for key in rest[:len(tail)]} == {_norm(t.expr, exprs) for t in tail}
     # order / range_order: same keys, directions all as written or all inverted
     flips = set()
     for have, want in zip(rest, tail):
         if key_text(have) != _norm(want.expr, exprs):
-            return False
+            return narrowed
         flips.add(have.desc != want.desc)
-    return len(flips) == 1
+    return len(flips) == 1 or narrowed
 
 
 def _eq_rank(views: list) -> dict:
@@ -800,7 +807,7 @@ def _merge_loosely(kept: list, table: Table, rank: dict, dialect: str) -> list:
             for other in kept:
                 if other is group:
                     continue
-                probe = Index(table=table.name, keys=other.keys, where=other.where)
+                probe = Index(table=table.name, keys=other.keys, where=other.where, origin=ORIGIN)
                 loose, ok = [], True
                 for view in group.views:
                     if _serves(probe, view, rank, dialect):
@@ -846,7 +853,7 @@ def _index_advice(table: Table, views: list, dialect: str, advice: Advice) -> li
     for group in ordered:
         targets = []
         for other in kept:
-            probe_other = Index(table=table.name, keys=other.keys, where=other.where)
+            probe_other = Index(table=table.name, keys=other.keys, where=other.where, origin=ORIGIN)
             if all(_serves(probe_other, v, rank, dialect) for v in group.views):
                 targets.append(other)
         if targets:

@@ -117,7 +117,8 @@ def _imported_constant(program: Program, facts: ModuleFacts, name: str) -> Optio
 def _site(program: Program, facts: ModuleFacts, func: Function, call: Call) -> Site:
     return Site(path=facts.path, line=call.line, function=func.qualname, excerpt=call.excerpt,
                 loop_depth=len(effective_loops(func, call.loop)),
-                request_path=func.qualname in program.handler_paths)
+                request_path=func.qualname in program.handler_paths,
+                admin_request=func.qualname in program.admin_paths)
 
 
 def _is_ddl(text: str) -> bool:

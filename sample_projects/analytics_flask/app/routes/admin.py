@@ -52,3 +52,14 @@ def export_events(account_id):
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=events_{account_id}.csv"},
     )
+
+
+@bp.get("/accounts/search")
+def search_accounts():
+    term = request.args.get("q", "")
+    with get_conn() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, name, created_at FROM accounts WHERE name ILIKE %s ORDER BY name LIMIT 20",
+            (f"%{term}%",),
+        )
+        return jsonify(accounts=cur.fetchall())
