@@ -205,3 +205,27 @@ def test_mysql_alembic_foreign_key_gets_an_index():
     }, dialect="mysql")
     assert [(ix.columns, ix.origin) for ix in schema.tables["items"].indexes] == [
         (("id",), "primary key"), (("order_id",), "foreign key")]
+
+
+def test_operations_called_with_keywords():
+    schema = schema_of({
+        "alembic/versions/0004.py": """
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "0004"
+            down_revision = None
+
+
+            def upgrade():
+                op.create_table("events", sa.Column("id", sa.Integer(), primary_key=True),
+                                sa.Column("at", sa.DateTime()))
+                op.alter_column(table_name="events", column_name="at", type_=sa.DateTime(timezone=True))
+                op.create_index(index_name="ix_events_at", table_name="events", columns=["at"], unique=False)
+                op.add_column(table_name="events", column=sa.Column("kind", sa.String(20), index=True))
+        """,
+    })
+    events = schema.tables["events"]
+    assert events.columns == {"id": "integer", "at": "timestamp with time zone", "kind": "varchar(20)"}
+    assert [(ix.name, ix.columns) for ix in events.indexes] == [
+        ("events_pkey", ("id",)), ("ix_events_at", ("at",)), ("ix_events_kind", ("kind",))]

@@ -208,6 +208,15 @@ def test_mysql_names_unnamed_indexes_after_their_first_column():
         ("a", ("a",)), ("a_2", ("a", "b")), ("b", ("b",))]
 
 
+def test_mysql_names_follow_the_indexes_that_remain():
+    # the unique key leads with c, so InnoDB makes no index of its own for the foreign key on c,
+    # and the unique key takes the name "c"
+    schema = ddl("CREATE TABLE s (id int PRIMARY KEY, c int, u int, FOREIGN KEY (c) REFERENCES x (id), "
+                 "UNIQUE (c, u));", dialect="mysql")
+    assert [(ix.name, ix.columns, ix.origin) for ix in schema.tables["s"].indexes] == [
+        ("PRIMARY", ("id",), "primary key"), ("c", ("c", "u"), "unique")]
+
+
 def test_pg_dump_output():
     schema = ddl("""
         SET statement_timeout = 0;

@@ -454,3 +454,11 @@ def test_models_only_in_an_unparsed_module_are_skipped():
     assert broken.error
     schema = build_schema(facts + [broken], [], "postgres")  # no ModelCatalog given: built here
     assert list(schema.tables) == ["posts", "tags", "users"]
+
+
+def test_same_models_in_any_order_give_the_same_schema():
+    facts = facts_of({**DJANGO_SHOP, **SQLALCHEMY_APP})
+    first = build_schema(facts, [], "postgres")
+    second = build_schema(list(reversed(facts)), [], "postgres")
+    assert first == second
+    assert list(first.tables) == sorted(first.tables)
