@@ -462,3 +462,32 @@ def test_same_models_in_any_order_give_the_same_schema():
     second = build_schema(list(reversed(facts)), [], "postgres")
     assert first == second
     assert list(first.tables) == sorted(first.tables)
+
+
+def test_sqlalchemy_redshift_and_snowflake_table_options():
+    files = {
+        "app/models.py": """
+            from sqlalchemy import Column, Integer, MetaData, String, Table
+            from sqlalchemy.orm import declarative_base
+
+            Base = declarative_base()
+
+
+            class Event(Base):
+                __tablename__ = "events"
+                __table_args__ = {"redshift_distkey": "user_id", "redshift_sortkey": ("day", "kind")}
+                id = Column(Integer, primary_key=True)
+                user_id = Column(Integer, index=True)
+                day = Column(Integer)
+                kind = Column(String(20))
+
+
+            clicks = Table("clicks", MetaData(), Column("id", Integer), Column("at", Integer),
+                           snowflake_clusterby=["at"])
+        """,
+    }
+    events = schema_of(files, dialect="redshift").tables["events"]
+    assert events.primary_key == ("id",)
+    assert [(ix.method, ix.columns) for ix in events.indexes] == [("sortkey", ("day", "kind")), ("distkey", ("user_id",))]
+    clicks = schema_of(files, dialect="snowflake").tables["clicks"]
+    assert [(ix.method, ix.columns) for ix in clicks.indexes] == [("cluster", ("at",))]

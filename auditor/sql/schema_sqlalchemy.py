@@ -17,7 +17,9 @@ of ``Index`` / ``UniqueConstraint`` / ``PrimaryKeyConstraint`` / ``ForeignKeyCon
 optional trailing ``{"schema": ...}``, or a dict alone), Core ``Table("name", metadata, ...)`` and
 ``Index("ix", Model.col, Model.other.desc())`` anywhere in a module (``ModuleFacts.schema_calls``)
 are read too. ``Index`` keywords: ``unique``, ``postgresql_where`` / ``sqlite_where``,
-``postgresql_using``, ``postgresql_include``, ``postgresql_ops``.
+``postgresql_using``, ``postgresql_include``, ``postgresql_ops``. Warehouse table options
+(``redshift_sortkey``, ``redshift_interleaved_sortkey``, ``redshift_distkey``,
+``snowflake_clusterby``) become key entries as ``schema_ddl`` describes.
 """
 
 from __future__ import annotations
@@ -480,7 +482,21 @@ class TableDeclarations:
         table = editor.table(name, schema_name)
         specs = [(spec, editor.line) for spec in (column_spec(item) for item in args[1:]) if spec is not None]
         self.add_columns(editor, table, specs, [item for item in args[1:] if column_spec(item) is None])
+        self.warehouse_keys(editor, table, tree_kw(tree), {})
         return table
+
+    def warehouse_keys(self, editor: SchemaEditor, table: Table, options: dict, columns: dict) -> None:
+        """sqlalchemy-redshift's ``redshift_sortkey`` / ``redshift_interleaved_sortkey`` /
+        ``redshift_distkey`` and snowflake-sqlalchemy's ``snowflake_clusterby`` table options."""
+        for option, method in (("redshift_sortkey", "sortkey"), ("redshift_interleaved_sortkey", "interleaved_sortkey"),
+                               ("redshift_distkey", "distkey"), ("snowflake_clusterby", "cluster")):
+            if option not in options:
+                continue
+            names = []
+            for ref in tree_list(options[option]):
+                _, key = key_of(ref, self.dialect, self.column_of)
+                names.append(IndexKey(columns.get(key.expr, key.expr), is_expression=key.is_expression))
+            editor.set_key(table, method, tuple(names))
 
 
 class _SQLAlchemyReader(TableDeclarations):
@@ -694,6 +710,8 @@ class _SQLAlchemyReader(TableDeclarations):
             table.model = table.model or info.qualname
         columns = {attr: spec.name for attr, spec, _ in info.columns}
         self.add_columns(editor, table, [(spec, line) for _, spec, line in info.columns], items, columns)
+        editor.line = info.line
+        self.warehouse_keys(editor, table, options, columns)
 
     def _module_index(self, editor: SchemaEditor, tree) -> None:
         """``Index("ix", User.email, User.created.desc())`` outside a table: bound by its columns."""
