@@ -249,6 +249,11 @@ def test_pg_dump_output():
     assert schema.notes == []
 
 
+def test_a_reference_without_columns_means_the_primary_key():
+    schema = ddl("CREATE TABLE orgs (code text PRIMARY KEY);\nCREATE TABLE teams (id int, org text REFERENCES orgs);")
+    assert schema.tables["teams"].foreign_keys == [ForeignKey(("org",), "orgs", ("code",))]
+
+
 def test_postgres_and_sqlite_do_not_index_foreign_keys():
     for dialect in ("postgres", "sqlite"):
         schema = ddl("CREATE TABLE items (id int PRIMARY KEY, order_id int REFERENCES orders (id));", dialect=dialect)

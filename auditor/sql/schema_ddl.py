@@ -326,8 +326,10 @@ class SchemaEditor:
         MySQL (InnoDB) indexes every foreign key that no index leads with, naming the index after
         the ``constraint`` (or, unnamed, after its first column).
         """
-        fk = ForeignKey(columns=tuple(c for c in columns if c), ref_table=ref_table,
-                        ref_columns=tuple(c for c in ref_columns if c))
+        ref_columns = tuple(c for c in ref_columns if c)
+        if not ref_columns and ref_table in self.schema.tables:  # REFERENCES t: its primary key
+            ref_columns = self.schema.tables[ref_table].primary_key
+        fk = ForeignKey(columns=tuple(c for c in columns if c), ref_table=ref_table, ref_columns=ref_columns)
         if not fk.columns or not ref_table:
             return
         if all((f.columns, f.ref_table, f.ref_columns) != (fk.columns, fk.ref_table, fk.ref_columns)
@@ -601,7 +603,7 @@ def _table_property(editor: SchemaEditor, table: Table, prop: exp.Expression) ->
     elif isinstance(prop, exp.SortKeyProperty):
         items = prop.this if isinstance(prop.this, list) else [prop.this]
         editor.set_key(table, "sortkey", tuple(IndexKey(ident(i)) for i in items if ident(i)))
-    elif isinstance(prop, exp.ClusterProperty) or isinstance(prop, exp.Cluster):
+    elif isinstance(prop, (exp.ClusterProperty, exp.Cluster)):
         editor.set_key(table, "cluster", tuple(key_from_node(e, editor.dialect) for e in prop.expressions))
 
 
@@ -629,7 +631,7 @@ def _column_def(editor: SchemaEditor, table: Table, item: exp.ColumnDef) -> None
         elif isinstance(kind_node, exp.UniqueColumnConstraint):
             editor.add_unique(table, (IndexKey(column),), name)
         elif isinstance(kind_node, exp.Reference):
-            ref_schema, ref_table, ref_cols = _reference(kind_node)
+            _, ref_table, ref_cols = _reference(kind_node)
             editor.add_foreign_key(table, (column,), ref_table, ref_cols)
 
 
