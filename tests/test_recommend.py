@@ -567,3 +567,14 @@ def test_an_existing_index_on_the_equality_columns_serves_a_range_without_top_n(
     top_n = AccessPath("stock", equality=("warehouse_id",), order_by=(("lot", False),), limit=20)
     assert recommend(schema, [scan_range]) == []
     assert [r.index.columns for r in recommend(schema, [top_n])] == [("warehouse_id", "lot")]
+
+
+def test_an_index_on_the_selective_column_serves_a_query_that_also_filters_status():
+    schema = Schema(tables={"invoices": Table("invoices", columns={c: "" for c in ("id", "customer_id", "status",
+                                                                                      "due_at")},
+                                              primary_key=("id",),
+                                              indexes=[Index("invoices", (IndexKey("customer_id"), IndexKey("issued_at")),
+                                                             name="invoices_customer_issued", origin="ddl")])})
+    listing = AccessPath("invoices", equality=("customer_id", "status"), constants=(("status", "'open'"),),
+                         order_by=(("due_at", False),))
+    assert recommend(schema, [listing]) == []

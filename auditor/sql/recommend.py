@@ -395,7 +395,7 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
     if k >= MAX_KEYS:
         return len(texts) >= MAX_KEYS and set(texts[:MAX_KEYS]) <= eq_norm
     if len(texts) < k or set(texts[:k]) != eq_norm:
-        return False
+        return _narrows_selective(index, view, need, eq_norm, texts)
     rest = index.keys[k:]
     tail = need.tail[:MAX_KEYS - k]
     if not tail:
@@ -422,6 +422,15 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
             return narrowed
         flips.add(have.desc != want.desc)
     return len(flips) == 1 or narrowed
+
+
+def _narrows_selective(index: Index, view: _View, need: _Need, eq_norm: set, texts: list) -> bool:
+    """An existing index that leads with every selective equality column (``customer_id``) serves a
+    query that also filters low-cardinality columns (``status = 'open'``), unless it is a top-N."""
+    selective = {e for e in eq_norm if not _LOW_CARDINALITY.search(e.lower())}
+    top_n = need.kind in {"order", "range_order"} and view.path.limit is not None
+    return (index.origin != ORIGIN and bool(selective) and selective != eq_norm and not top_n
+            and set(texts[:len(selective)]) == selective)
 
 
 def _eq_rank(views: list) -> dict:
