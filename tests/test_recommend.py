@@ -239,10 +239,16 @@ def test_order_by_score_then_table_then_name():
     t2 = table(name="customers", columns=["id", "email", "region"])
     paths = [path(equality=("region",)),
              path(table_name="customers", equality=("region",), loops=1),
-             path(equality=("status",), request=True)]
+             path(equality=("customer_id",), request=True)]
     recs = recommend(schema_of(table(), t2), paths)
     assert [(r.index.name, r.score) for r in recs] == [
-        ("ix_customers_region", 10.0), ("ix_orders_status", 10.0), ("ix_orders_region", 1.0)]
+        ("ix_customers_region", 10.0), ("ix_orders_customer_id", 10.0), ("ix_orders_region", 1.0)]
+
+
+def test_no_index_on_a_status_alone_nor_a_partial_index_for_the_state_most_rows_are_in():
+    assert recommend(schema_of(table()), [path(equality=("status",), request=True)]) == []
+    settled = path(equality=("customer_id", "status"), constants=(("status", "'paid'"),))
+    assert [r.index.where for r in recommend(schema_of(table()), [settled])] == [""]
 
 
 def test_replaces_a_plain_prefix_index_but_never_a_unique_one():
@@ -578,3 +584,11 @@ def test_an_index_on_the_selective_column_serves_a_query_that_also_filters_statu
     listing = AccessPath("invoices", equality=("customer_id", "status"), constants=(("status", "'open'"),),
                          order_by=(("due_at", False),))
     assert recommend(schema, [listing]) == []
+
+
+def test_the_primary_key_serves_an_unlimited_scan_in_its_order_with_a_status_filter():
+    schema = Schema(tables={"accounts": Table("accounts", columns={"id": "", "status": ""}, primary_key=("id",),
+                                              indexes=[Index("accounts", (IndexKey("id"),), name="accounts_pkey",
+                                                             primary=True, unique=True, origin="primary key")])})
+    active = AccessPath("accounts", equality=("status",), constants=(("status", "'active'"),), order_by=(("id", False),))
+    assert recommend(schema, [active]) == []

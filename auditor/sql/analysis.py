@@ -58,6 +58,7 @@ def analyse_sql(program: Program, root: Path, sql_files: list, dialect: str, pro
                                    request_path=func.qualname in program.handler_paths)]
                 paths.append(path)
     advice = advise(schema, paths, dialect)
-    notes = sorted(set(notes) | set(schema.notes))
+    noted = {path for path, _ in notes}  # a file's parse failures are noted once, by the statement collector
+    notes = sorted(set(notes) | {(path, message) for path, message in schema.notes if path not in noted})
     return SqlAnalysis(dialect=dialect, statements=statements, schema=schema, paths=paths, advice=advice,
                        redundant=redundant_indexes(schema), notes=notes)

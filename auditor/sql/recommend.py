@@ -88,6 +88,8 @@ _LOW_CARDINALITY = re.compile(
     r"published|visible|removed|processed|pending)$"
     r"|_(status|state|type|kind|flag)$"
     r"|^(is|has|can|should)_")
+_MAJORITY_STATES = {"active", "enabled", "published", "visible", "done", "completed", "complete", "success",
+                    "succeeded", "paid", "closed", "delivered", "shipped", "valid", "approved", "ok"}
 _PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_$]*$")
 _WIDE_TYPES = re.compile(r"json|bytea|blob|xml|tsvector|array|\[\]", re.I)
 _MYSQL_TEXT = re.compile(r"text|blob", re.I)
@@ -385,6 +387,8 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
         return True  # at most one row
     if view.inner and texts and texts[0] in eq_norm:
         return True  # the inner side of a join probes one join column at a time
+    if index.primary and _primary_key_order(view, need, eq_norm, texts):
+        return True
     if method == "hash":
         return len(texts) == 1 and eq_norm == set(texts) and not need.tail
     if method != "btree":
@@ -422,6 +426,14 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
             return narrowed
         flips.add(have.desc != want.desc)
     return len(flips) == 1 or narrowed
+
+
+def _primary_key_order(view: _View, need: _Need, eq_norm: set, texts: list) -> bool:
+    """``WHERE status = 'active' ORDER BY id`` without LIMIT: the primary key already gives the order
+    and the filter keeps most rows; an index on the primary key's columns again adds nothing."""
+    selective = {e for e in eq_norm if not _LOW_CARDINALITY.search(e.lower())}
+    return (not selective and need.kind == "order" and view.path.limit is None
+            and [key_text(key) for key in need.tail] == texts)
 
 
 def _narrows_selective(index: Index, view: _View, need: _Need, eq_norm: set, texts: list) -> bool:
@@ -504,7 +516,9 @@ def _partial_columns(views: list, table: Optional[Table], dialect: str) -> dict:
                 break
             values.add(view.constants[column])
             literal = literal or view.literals[column]
-        if ok and len(values) == 1 and _low_cardinality(column, table, literal):
+        # A partial index pays off for a rare state ('pending'), not for the one most rows are in ('paid').
+        if ok and len(values) == 1 and _low_cardinality(column, table, literal) \
+                and literal.strip("'").lower() not in _MAJORITY_STATES:
             result[column] = literal
     return result
 
@@ -525,8 +539,12 @@ def _design(view: _View, rank: dict, partial: dict, dialect: str) -> Optional[_D
     eq, tail = list(need.eq), list(need.tail)
     # Booleans and IS NULL (is_active, deleted_at IS NULL) usually match most rows: as the only
     # filter they select too much for an index; a status string ('pending') usually does not.
-    broad = not pinned or all(lit.upper() in ("TRUE", "FALSE", "NULL") for _, lit in pinned)
+    # A status that names the settled state most rows end in ('active', 'paid', 'done') is broad too.
+    broad = not pinned or all(lit.upper() in ("TRUE", "FALSE", "NULL") or lit.strip("'").lower() in _MAJORITY_STATES
+                              for _, lit in pinned)
     fallback = False
+    if eq and not tail and all(_LOW_CARDINALITY.search(e.lower()) for e in eq):
+        return None  # a B-tree on a status alone selects a large share of the table
     if not eq and not tail:
         if broad:
             return None
