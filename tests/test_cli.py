@@ -186,7 +186,7 @@ def test_json_report_is_versioned_and_deterministic(runner):
     document = json.loads(first.stdout)
     assert document["schema_version"] == "1.0"
     assert document["tool"] == {"name": "audit", "version": "0.1.0"}
-    assert document["summary"]["findings"] == 13 == len(document["findings"])
+    assert document["summary"]["findings"] == 20 == len(document["findings"])
     assert document["summary"]["files"] == 15
     assert document["notes"] == []
     finding = next(f for f in document["findings"] if (f["path"], f["line"]) == ("app/repositories/accounts.py", 44))
@@ -203,7 +203,7 @@ def test_output_file_is_written(runner, tmp_path):
     result = invoke(runner, "scan", ANALYTICS, "--format", "json", "-o", target)
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == f"wrote {target} (13 findings)\n"
+    assert result.stderr == f"wrote {target} (20 findings)\n"
     assert json.loads(target.read_text(encoding="utf-8"))["schema_version"] == "1.0"
     assert target.read_text(encoding="utf-8") == invoke(runner, "scan", ANALYTICS, "--format", "json").stdout
 
@@ -227,7 +227,7 @@ def test_markdown_report(runner):
     assert text.startswith("# Database performance audit\n")
     assert "## Executive summary" in text
     assert "| Python files scanned | 15 |" in text
-    assert "| Findings | 13 (7 critical, 6 high) |" in text
+    assert "| Findings | 20 (7 critical, 8 high, 4 medium, 1 low) |" in text
     assert "## Roadmap" in text
     assert "- [ ] DB101 Database query inside a loop in `app/services/reports.py` (2 sites)" in text
     assert "#### DB101 Database query inside a loop: `app/services/reports.py:19`" in text
@@ -266,7 +266,7 @@ def test_terminal_top_limits_the_findings_shown(runner):
     assert result.exit_code == 1
     assert "P0 critical DB101 app/repositories/accounts.py:44" in result.stdout
     assert "P0 critical DB105 app/services/ingest.py:63" not in result.stdout
-    assert "… 12 more; use --format markdown -o report.md for all." in result.stdout
+    assert "… 19 more; use --format markdown -o report.md for all." in result.stdout
 
 
 # --- single file -----------------------------------------------------------------------------
