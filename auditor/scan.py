@@ -259,7 +259,8 @@ def is_test_path(path: str) -> bool:
 def _sql_metrics(analysis) -> dict:
     return {
         "sql_statements": len(analysis.statements),
-        "sql_unparsed": sum(1 for s in analysis.statements if s.parsed.tree is None and s.parsed.error),
+        "sql_unparsed": sum(1 for s in analysis.statements
+                            if s.parsed.tree is None and s.parsed.error and not s.parsed.templated),
         "schema_tables": len(analysis.schema.tables),
         "access_paths": len(analysis.paths),
         "recommended_indexes": len(analysis.advice.recommendations),
