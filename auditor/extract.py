@@ -89,6 +89,7 @@ class _Scope:
         self.finally_depth = 0
         self.leaving: list = []  # loop depth at each enclosing return/raise being visited
         self.strings: dict = {}  # local name -> the SqlText (or fragment) it holds
+        self.chains: dict = {}  # local name -> the QueryChain it was last bound to
 
 
 # Nodes whose dataclass fields are not in source order.
@@ -780,7 +781,7 @@ class FactExtractor:
         self._record_close(node, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
-        self._record_query_chain(node, line)
+        self._record_query_chain(node, line, call.bound_to if call.role == "assign" else "")
         outer_schema_call = self._record_schema_call(node, line)
         self.walk(node.func)
         handoff = self._is_handoff(node)
@@ -795,8 +796,11 @@ class FactExtractor:
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
 
-    def _record_query_chain(self, node: cst.Call, line: int) -> None:
-        """``A.objects.filter(...).order_by(...)``: one QueryChain for the outermost call."""
+    def _record_query_chain(self, node: cst.Call, line: int, bound_to: str) -> None:
+        """``A.objects.filter(...).order_by(...)``: one QueryChain for the outermost call.
+
+        ``qs = A.objects.filter(...)`` then ``qs.filter(...)``: the second chain continues the first
+        (its steps are prepended, and the first is marked ``continued``)."""
         if id(node) in self.chained:
             return
         links = []
@@ -822,12 +826,22 @@ class FactExtractor:
             args = [literal_tree(a.value, self._qualify_dotted) for a in link.args if a.keyword is None and not a.star]
             kwargs = {a.keyword.value: literal_tree(a.value, self._qualify_dotted)
                       for a in link.args if a.keyword is not None}
+            if any(a.star == "**" for a in link.args):
+                kwargs["**"] = True  # filters passed as **kwargs: not all known
             steps.append([link.func.attr.value, args, kwargs])  # type: ignore[union-attr]
         limit, offset = self.slices.get(id(node), (None, False))
         loop = self.scope.loop_stack[-1].id if self.scope.loop_stack else None
-        self.scope.function.queries.append(QueryChain(
+        chain = QueryChain(
             line=line, base=self.value(current), base_text=cst.Module(body=[]).code_for_node(current).strip()[:120],
-            steps=steps, loop=loop, limit=limit, offset=offset, excerpt=self._excerpt(line)))
+            steps=steps, loop=loop, limit=limit, offset=offset, excerpt=self._excerpt(line))
+        earlier = self.scope.chains.get(current.value) if isinstance(current, cst.Name) else None
+        if earlier is not None:
+            earlier.continued = True
+            chain.base, chain.base_text = earlier.base, earlier.base_text
+            chain.steps = earlier.steps + steps
+        self.scope.function.queries.append(chain)
+        if bound_to:
+            self.scope.chains[bound_to] = chain
 
     def visit_Subscript(self, node: cst.Subscript) -> bool:
         """``qs[:20]``, ``qs[0]``: the rows a chain keeps."""

@@ -100,6 +100,7 @@ class QueryChain:
     loop: Optional[int]
     limit: Optional[int] = None  # rows kept by a slice (``[:20]`` -> 20, ``[0]`` -> 1); 0 if not constant
     offset: bool = False  # the slice skips rows (``[offset:offset + n]``)
+    continued: bool = False  # bound to a name that a later chain refines (``qs = ...; qs.filter(...)``)
     excerpt: str = ""
 
 

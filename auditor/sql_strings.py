@@ -293,4 +293,4 @@ def _join(pieces: list, built: str) -> tuple:
 
 
 def _source(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node).strip()[:120]
+    return " ".join(cst.Module(body=[]).code_for_node(node).split())[:120]

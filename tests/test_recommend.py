@@ -592,3 +592,14 @@ def test_the_primary_key_serves_an_unlimited_scan_in_its_order_with_a_status_fil
                                                              primary=True, unique=True, origin="primary key")])})
     active = AccessPath("accounts", equality=("status",), constants=(("status", "'active'"),), order_by=(("id", False),))
     assert recommend(schema, [active]) == []
+
+
+def test_an_index_leading_with_a_foreign_key_serves_a_lookup_that_adds_another_column():
+    schema = Schema(tables={"interfaces": Table("interfaces", columns={c: "" for c in ("id", "device_id", "lag_id")},
+                                                primary_key=("id",),
+                                                indexes=[Index("interfaces", (IndexKey("device_id"),),
+                                                               name="interfaces_device_id", origin="foreign key")])})
+    lookup = AccessPath("interfaces", equality=("device_id", "lag_id"))
+    top_n = AccessPath("interfaces", equality=("device_id",), order_by=(("lag_id", True),), limit=5)
+    assert recommend(schema, [lookup]) == []
+    assert [r.index.columns for r in recommend(schema, [top_n])] == [("device_id", "lag_id")]

@@ -110,3 +110,29 @@ def test_unparsable_and_templated_sql_are_noted_not_fatal(tmp_path):
     assert notes["models/dbt.sql"] == "1 templated SQL statement (Jinja/dbt) not analysed (line 1)"
     assert [(f.rule, f.path, f.line) for f in result.findings] == [("SQL102", "db/broken.sql", 2)]
     assert result.metrics["sql_unparsed"] == 2
+
+
+def test_a_queryset_refined_later_is_one_access_path(tmp_path):
+    result = scan_files(tmp_path, {
+        "jobs/models.py": """
+            from django.db import models
+
+
+            class Job(models.Model):
+                name = models.CharField(max_length=100)
+                object_id = models.IntegerField()
+        """,
+        "jobs/queries.py": """
+            from jobs.models import Job
+
+
+            def jobs_for(name, object_id, **filters):
+                jobs = Job.objects.filter(name=name)
+                if object_id:
+                    jobs = jobs.filter(object_id=object_id)
+                unknown = Job.objects.get(**filters)
+                return list(jobs), unknown
+        """,
+    })
+    paths = [(p.table, p.equality) for p in result.sql.paths]
+    assert paths == [("jobs_job", ("name", "object_id"))]

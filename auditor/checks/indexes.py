@@ -21,9 +21,12 @@ def check_indexes(program: Program) -> Iterator[Finding]:
     if analysis.dialect in INDEX_DIALECTS:
         for recommendation in analysis.advice.recommendations:
             yield _missing_index(program, recommendation, analysis)
+    by_declaration: dict = {}
     for index, covering, reason in analysis.redundant:
         if not _framework_managed(analysis.schema, index):
-            yield _redundant_index(program, index, covering, reason)
+            by_declaration.setdefault((index.path, index.line), []).append((index, covering, reason))
+    for entries in by_declaration.values():
+        yield _redundant_index(program, entries)
 
 
 def _framework_managed(schema, index) -> bool:
@@ -55,15 +58,35 @@ def _missing_index(program: Program, recommendation, analysis) -> Finding:
                  "replaces": [r.name for r in recommendation.replaces]})
 
 
-def _redundant_index(program: Program, index, covering, reason: str) -> Finding:
+def _redundant_index(program: Program, entries: list) -> Finding:
+    """One finding per declaration: a field of an abstract model declares an index in every table."""
+    index, covering, reason = entries[0]
     function = _placeholder("", index.line)
+    if len(entries) == 1:
+        message = (f"index {index.name or '(unnamed)'} on `{index.table}` ({describe_keys(index.keys)}) is "
+                   f"redundant: {reason}")
+    else:
+        tables = ", ".join(f"`{i.table}`" for i, _, _ in entries[:5]) + (" …" if len(entries) > 5 else "")
+        message = (f"{len(entries)} indexes declared here ({describe_keys(index.keys)} on {tables}) are "
+                   f"redundant: in each table, {reason}")
+    names = " ".join(f"DROP INDEX CONCURRENTLY IF EXISTS {i.name};" for i, _, _ in entries[:3])
     return make_finding(
-        "IDX102", program, function, index.path, index.line, 0, index.line,
-        f"index {index.name or '(unnamed)'} on `{index.table}` ({describe_keys(index.keys)}) is redundant: {reason}",
-        f"Drop it after checking it is unused in production (`pg_stat_user_indexes.idx_scan`): "
-        f"`DROP INDEX CONCURRENTLY IF EXISTS {index.name};` — {covering.name or 'the covering index'} serves "
-        f"the same lookups, and every extra index slows down writes and takes memory.",
-        "", context={"table": index.table, "covered_by": covering.name, "origin": index.origin})
+        "IDX102", program, function, index.path, index.line, 0, index.line, message,
+        f"Drop it after checking it is unused in production (`pg_stat_user_indexes.idx_scan`): `{names}` — "
+        f"{covering.name or 'the covering index'} serves the same lookups, and every extra index slows down "
+        f"writes and takes memory. {_how_to_drop(index.origin)}",
+        "", context={"tables": [i.table for i, _, _ in entries], "indexes": [i.name for i, _, _ in entries],
+                     "covered_by": [c.name for _, c, _ in entries], "origin": index.origin})
+
+
+def _how_to_drop(origin: str) -> str:
+    if origin in {"django", "foreign key"}:
+        return "In Django, set `db_index=False` on the field (or remove the entry from `Meta.indexes`) and make a migration."
+    if origin == "sqlalchemy":
+        return "In SQLAlchemy, remove `index=True` or the `Index(...)`, and add a migration that drops it."
+    if origin == "alembic":
+        return "Add a migration with `op.drop_index(...)`."
+    return ""
 
 
 def _placeholder(qualname: str, line: int) -> Function:

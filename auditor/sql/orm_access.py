@@ -46,7 +46,7 @@ def chain_model(program, chain: QueryChain) -> tuple:
     base = program.resolver.eval(chain.base)
     if base is not None:
         tag = base[0]
-        if tag in {"djm", "djqs"}:
+        if tag == "djm":  # a QuerySet from elsewhere (a helper's return value) has filters we cannot see
             return "django", base[1]
         if tag in {"sastmt", "saq"} and base[1]:
             return "sqlalchemy", base[1]
@@ -68,6 +68,8 @@ def table_for_model(schema: Schema, model: str) -> Optional[Table]:
 
 def chain_access_path(program, chain: QueryChain, schema: Schema) -> Optional[AccessPath]:
     """The access path of one chain, on the model's table, or None when unknown or not a read."""
+    if chain.continued or any(kwargs.get("**") for _, _, kwargs in chain.steps):
+        return None  # refined later, or filtered by **kwargs: the query is not all here
     orm, model = chain_model(program, chain)
     table = table_for_model(schema, model) if model else None
     if table is None:

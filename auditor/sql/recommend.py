@@ -441,8 +441,14 @@ def _narrows_selective(index: Index, view: _View, need: _Need, eq_norm: set, tex
     query that also filters low-cardinality columns (``status = 'open'``), unless it is a top-N."""
     selective = {e for e in eq_norm if not _LOW_CARDINALITY.search(e.lower())}
     top_n = need.kind in {"order", "range_order"} and view.path.limit is not None
-    return (index.origin != ORIGIN and bool(selective) and selective != eq_norm and not top_n
-            and set(texts[:len(selective)]) == selective)
+    if index.origin == ORIGIN or not selective or top_n:
+        return False
+    if selective != eq_norm and set(texts[:len(selective)]) == selective:
+        return True
+    # An index leading with a foreign key (``device_type_id``) already narrows the lookup to that
+    # parent's rows; another equality column on top of it is a refinement we cannot justify without
+    # row counts (``audit profile`` can).
+    return bool(texts) and texts[0] in selective and texts[0].endswith("_id")
 
 
 def _eq_rank(views: list) -> dict:
