@@ -39,6 +39,14 @@ _PLACEHOLDER = re.compile(r"^\s*(?:%s|\?|%\(\w+\)s|:\w+|\$\d+)\s*,?\s*$")
 MAX_SQL_CHARS = 100_000
 
 
+def show_holes(text: str, holes: Optional[list] = None) -> str:
+    """The SQL as a reader wants it: each hole as ``{expression}`` (``{…}`` when unknown)."""
+    def source(match: re.Match) -> str:
+        number = int(match.group(1)) - 1
+        return "{" + (holes[number][1] if holes and number < len(holes) else "…") + "}"
+    return HOLE_PATTERN.sub(source, text)
+
+
 def starts_with_wildcard(text: str) -> bool:
     """A LIKE pattern that starts with ``%`` or ``_`` (a hole marker is a value, not a wildcard)."""
     return text.startswith("%") or (text.startswith("_") and not text.startswith("__audit_hole_"))

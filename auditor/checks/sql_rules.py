@@ -18,7 +18,7 @@ from auditor.findings import Finding
 from auditor.link import Program
 from auditor.sql.access import HOLE_PREFIX, Scope, conjuncts, is_prefix_pattern, statement_scopes
 from auditor.sql.statements import Statement
-from auditor.sql_strings import HOLE_PATTERN
+from auditor.sql_strings import HOLE_PATTERN, show_holes
 
 DEEP_OFFSET = 1000
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Like, exp.ILike)
@@ -69,12 +69,12 @@ def _finding(rule: str, program: Program, statement: Statement, message: str, re
 
 
 def _excerpt(statement: Statement) -> str:
-    return " ".join(statement.text.split())[:200]
+    holes = statement.sql.holes if statement.sql is not None else None
+    return " ".join(show_holes(statement.text, holes).split())[:200]
 
 
 def _sql(node: exp.Expression, dialect: str) -> str:
-    text = node.sql(dialect=dialect)
-    return HOLE_PATTERN.sub("{…}", text)[:160]
+    return show_holes(node.sql(dialect=dialect))[:160]
 
 
 # ------------------------------------------------------------------ SQL101

@@ -9,7 +9,7 @@ from typing import Optional
 from sqlglot import exp
 
 from auditor.sql.model import AccessPath, Schema
-from auditor.sql_strings import starts_with_wildcard
+from auditor.sql_strings import show_holes, starts_with_wildcard
 
 HOLE_PREFIX = "__audit_hole_"
 _RANGE_OPS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
@@ -224,7 +224,7 @@ def _scope_paths(scope: Scope) -> list:
                 collectors[side.table].add("group_by", side.column)
     _selected_columns(scope, collectors)
     limit = _limit(node)
-    statement = node.sql(dialect=scope.dialect)[:300]
+    statement = show_holes(node.sql(dialect=scope.dialect))[:300]
     return [collector.path(limit, statement) for collector in collectors.values()]
 
 

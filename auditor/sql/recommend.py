@@ -86,7 +86,7 @@ ORIGIN = "audit"
 _LOW_CARDINALITY = re.compile(
     r"^(status|state|type|kind|flag|flags|deleted|active|enabled|disabled|archived|hidden|"
     r"published|visible|removed|processed|pending)$"
-    r"|_(status|state|type|kind|flag)$"
+    r"|_(status|state|type|kind|flag|role)$"
     r"|^(is|has|can|should)_")
 _MAJORITY_STATES = {"active", "enabled", "published", "visible", "done", "completed", "complete", "success",
                     "succeeded", "paid", "closed", "delivered", "shipped", "valid", "approved", "ok"}
