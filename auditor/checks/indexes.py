@@ -47,9 +47,9 @@ def _missing_index(program: Program, recommendation, analysis) -> Finding:
     where = f" WHERE {index.where}" if index.where else ""
     message = (f"no index serves `{index.table}` ({describe_keys(index.keys)}{where}) for {served}: "
                f"{recommendation.reasons[0] if recommendation.reasons else 'each is a scan of the table'}")
-    remediation = f"Create the index (reviewed; it is in `audit indexes` output):\n{statement}"
+    remediation = f"Review and create the index (the `audit indexes` script has it with its rollback): `{statement}`"
     if recommendation.reasons[1:]:
-        remediation += "\n" + "\n".join(f"- {reason}" for reason in recommendation.reasons[1:])
+        remediation += " Why: " + "; ".join(recommendation.reasons[1:]) + "."
     return make_finding(
         "IDX101", program, function, hottest.path, hottest.line, 0, hottest.line, message, remediation,
         hottest.excerpt, raise_on_request=False,
