@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -23,3 +25,16 @@ def rules_dir() -> Path:
 def reports_dir() -> Path:
     """Directory of the Jinja2 report templates."""
     return _data_dir("reports")
+
+
+def report_template(name: str) -> jinja2.Template:
+    """A report template (Markdown, SQL script...), rendered as text: no HTML escaping, strict variables."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(reports_dir())),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.get_template(name)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import jinja2
 
 from auditor import __version__
 from auditor.findings import SEVERITIES, rank_key
-from auditor.resources import reports_dir
+from auditor.resources import report_template
 from auditor.rules import load_rules
 from auditor.scan import ScanResult
 
@@ -18,17 +17,6 @@ ROADMAP = {
     "P2": "Next sprints",
     "P3": "Backlog",
 }
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(reports_dir())),
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 def render_markdown(result: ScanResult) -> str:
@@ -43,7 +31,7 @@ def render_markdown(result: ScanResult) -> str:
         roadmap.append({"priority": priority, "label": label,
                         "items": [{"rule": r, "title": rules[r].title, "path": p, "count": n}
                                   for (r, p), n in sorted(items.items())]})
-    template = _environment().get_template("markdown.md.j2")
+    template = report_template("markdown.md.j2")
     text = template.render(
         version=__version__,
         metrics=result.metrics,

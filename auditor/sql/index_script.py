@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-import jinja2
 import sqlglot
 from sqlglot import exp
 
 from auditor import __version__
-from auditor.resources import reports_dir
+from auditor.resources import report_template
 from auditor.sql.model import Index, IndexKey, Schema
 from auditor.sql.redundant import describe_keys, index_label, method_of
 
@@ -300,17 +299,6 @@ def _declared(index: Index) -> str:
                  f"created by the Alembic migration {where}: drop it in a new migration")
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(reports_dir())),
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_index_script(recommendations, schema: Schema, dialect: str = "postgres", *,
                         notes=(), redundant=(), source: str = "", paths=None,
                         access_paths: Optional[int] = None) -> str:
@@ -328,7 +316,7 @@ def render_index_script(recommendations, schema: Schema, dialect: str = "postgre
         access_paths = len({id(p) for p in analysed})
     tables = {schema.table(p.table).name for p in analysed if schema.table(p.table) is not None}
     warehouse = dialect in ("redshift", "snowflake")
-    template = _environment().get_template("indexes.sql.j2")
+    template = report_template("indexes.sql.j2")
     text = template.render(
         version=__version__,
         dialect=dialect,
