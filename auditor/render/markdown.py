@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-
 from auditor import __version__
 from auditor.findings import SEVERITIES, rank_key
 from auditor.resources import report_template

@@ -13,7 +13,6 @@ from auditor.sql_strings import show_holes, starts_with_wildcard
 
 HOLE_PREFIX = "__audit_hole_"
 _RANGE_OPS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
-_VALUE_NODES = (exp.Literal, exp.Placeholder, exp.Parameter, exp.Null, exp.Boolean)
 
 
 @dataclass
