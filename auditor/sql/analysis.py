@@ -13,7 +13,7 @@ from auditor.sql.orm_access import chain_access_path
 from auditor.sql.recommend import Advice, advise
 from auditor.sql.redundant import redundant_indexes
 from auditor.sql.schema_build import build_schema
-from auditor.sql.statements import collect_statements, ddl_texts
+from auditor.sql.statements import collect_statements, ddl_texts, read_sql_files
 
 
 @dataclass
@@ -32,8 +32,9 @@ class SqlAnalysis:
 def analyse_sql(program: Program, root: Path, sql_files: list, dialect: str, production_only) -> SqlAnalysis:
     """Run the SQL analysis; ``production_only(path)`` says whether a site's path counts for the workload
     (test and migration code does not drive index advice)."""
-    statements, notes = collect_statements(program, root, sql_files, dialect)
-    schema = build_schema(program.facts, ddl_texts(program, statements, root, sql_files), dialect,
+    sql_texts = read_sql_files(root, sql_files)
+    statements, notes = collect_statements(program, sql_texts, dialect)
+    schema = build_schema(program.facts, ddl_texts(program, statements, sql_texts), dialect,
                           program.resolver.models)
     paths = []
     for statement in statements:

@@ -428,18 +428,22 @@ def _serves(index: Index, view: _View, rank: dict, dialect: str) -> bool:
     return len(flips) == 1 or narrowed
 
 
+def _selective(columns: set) -> set:
+    """The columns whose names do not mark them as low-cardinality (status, type, is_*...)."""
+    return {c for c in columns if not _LOW_CARDINALITY.search(c.lower())}
+
+
 def _primary_key_order(view: _View, need: _Need, eq_norm: set, texts: list) -> bool:
     """``WHERE status = 'active' ORDER BY id`` without LIMIT: the primary key already gives the order
     and the filter keeps most rows; an index on the primary key's columns again adds nothing."""
-    selective = {e for e in eq_norm if not _LOW_CARDINALITY.search(e.lower())}
-    return (not selective and need.kind == "order" and view.path.limit is None
+    return (not _selective(eq_norm) and need.kind == "order" and view.path.limit is None
             and [key_text(key) for key in need.tail] == texts)
 
 
 def _narrows_selective(index: Index, view: _View, need: _Need, eq_norm: set, texts: list) -> bool:
     """An existing index that leads with every selective equality column (``customer_id``) serves a
     query that also filters low-cardinality columns (``status = 'open'``), unless it is a top-N."""
-    selective = {e for e in eq_norm if not _LOW_CARDINALITY.search(e.lower())}
+    selective = _selective(eq_norm)
     top_n = need.kind in {"order", "range_order"} and view.path.limit is not None
     if index.origin == ORIGIN or not selective or top_n:
         return False

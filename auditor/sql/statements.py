@@ -9,7 +9,7 @@ from typing import Optional
 
 from auditor.checks.base import effective_loops
 from auditor.facts import Call, Function, ModuleFacts, SqlText
-from auditor.link import Program
+from auditor.link import CallInfo, Program
 from auditor.sql.model import Site
 from auditor.sql.parse import Parsed, parse_statement, split_statements
 
@@ -42,14 +42,30 @@ class Statement:
         return self.sites or [Site(self.path, self.line, self.function)]
 
 
-def collect_statements(program: Program, root: Path, sql_files: list, dialect: str) -> tuple:
+def read_sql_files(root: Path, sql_files: list) -> list:
+    """``(path, text)`` of each ``.sql`` file that can be read, is text, and is not over the size limit."""
+    texts = []
+    for rel in sql_files:
+        try:
+            data = (root / rel).read_bytes()
+        except OSError:
+            continue
+        if len(data) <= MAX_SQL_FILE_BYTES and b"\x00" not in data:
+            texts.append((rel, data.decode("utf-8", "replace")))
+    return texts
+
+
+def collect_statements(program: Program, sql_texts: list, dialect: str) -> tuple:
     """``(statements, notes)``: every statement, in path/line order, and one note per file with SQL
-    that could not be parsed."""
+    that could not be parsed. ``sql_texts`` are the ``.sql`` files from :func:`read_sql_files`."""
     found: dict = {}
     for facts in program.facts:
         for func in facts.functions:
-            for call in func.calls:
-                located = _statement_of_call(program, facts, func, call)
+            for info in program.calls.get(func.qualname, []):
+                if info.synthetic:
+                    continue
+                call = info.call
+                located = _statement_of_call(program, facts, info)
                 if located is None:
                     continue
                 path, line, text, sql = located
@@ -68,17 +84,20 @@ def collect_statements(program: Program, root: Path, sql_files: list, dialect: s
                 found[key] = Statement(text=sql.text, path=facts.path, line=sql.line, origin="python",
                                        parsed=parse_statement(sql.text, dialect), sql=sql,
                                        function=f"{facts.module}.<module>" if facts.module else "<module>")
-    for rel in sql_files:
-        for statement in _file_statements(root, rel, dialect):
-            found[(statement.path, statement.line, statement.text)] = statement
+    for rel, text in sql_texts:
+        for line, body in split_statements(text, dialect):
+            found[(rel, line, body)] = Statement(text=body, path=rel, line=line, origin="sql-file",
+                                                 parsed=parse_statement(body, dialect))
     statements = sorted(found.values(), key=lambda s: (s.path, s.line, s.text))
     return statements, _parse_notes(statements)
 
 
-def _statement_of_call(program: Program, facts: ModuleFacts, func: Function, call: Call) -> Optional[tuple]:
-    """``(path, line, text, SqlText)`` of the statement a call sends, or None."""
+def _statement_of_call(program: Program, facts: ModuleFacts, info: CallInfo) -> Optional[tuple]:
+    """``(path, line, text, SqlText)`` of the statement a classified call sends, or None."""
+    call = info.call
     method = call.text.rsplit(".", 1)[-1]
-    if method not in SQL_METHODS and not _classified_as_query(program, func, call):
+    is_query = info.effect in {"read", "write", "batch"} and not info.orm
+    if method not in SQL_METHODS and not is_query:
         return None
     if call.sql_text is not None:
         constant = facts.sql_constants.get(call.sql_name) if call.sql_name else None
@@ -88,13 +107,6 @@ def _statement_of_call(program: Program, facts: ModuleFacts, func: Function, cal
     if call.sql_name:
         return _imported_constant(program, facts, call.sql_name)
     return None
-
-
-def _classified_as_query(program: Program, func: Function, call: Call) -> bool:
-    for info in program.calls.get(func.qualname, []):
-        if info.call is call:
-            return info.effect in {"read", "write", "batch"} and not info.orm
-    return False
 
 
 def _imported_constant(program: Program, facts: ModuleFacts, name: str) -> Optional[tuple]:
@@ -125,29 +137,10 @@ def _is_ddl(text: str) -> bool:
     return text.lstrip().split(None, 1)[0].lower() in {"create", "alter", "drop"} if text.strip() else False
 
 
-def _file_statements(root: Path, rel: str, dialect: str) -> list:
-    try:
-        data = (root / rel).read_bytes()
-    except OSError:
-        return []
-    if len(data) > MAX_SQL_FILE_BYTES or b"\x00" in data:
-        return []
-    text = data.decode("utf-8", "replace")
-    return [Statement(text=body, path=rel, line=line, origin="sql-file", parsed=parse_statement(body, dialect))
-            for line, body in split_statements(text, dialect)]
-
-
-def ddl_texts(program: Program, statements: list, root: Path, sql_files: list) -> list:
+def ddl_texts(program: Program, statements: list, sql_texts: list) -> list:
     """``(path, line, text)`` of every text that may declare schema: ``.sql`` files whole, and DDL
     written in Python (executed, or kept in module constants)."""
-    texts = []
-    for rel in sql_files:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError:
-            continue
-        if len(data) <= MAX_SQL_FILE_BYTES and b"\x00" not in data:
-            texts.append((rel, 1, data.decode("utf-8", "replace")))
+    texts = [(rel, 1, text) for rel, text in sql_texts]
     seen = set()
     for statement in statements:
         if statement.origin == "python" and _is_ddl(statement.text):
