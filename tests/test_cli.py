@@ -15,7 +15,7 @@ from tests.conftest import REPO_ROOT, write_tree
 
 ANALYTICS = REPO_ROOT / "sample_projects" / "analytics_flask"
 RULE_IDS = ["DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203", "IDX101", "IDX102",
-            "SQL101", "SQL102", "SQL103", "SQL104", "SQL105", "SQL106", "SQL107"]
+            "LLM110", "SQL101", "SQL102", "SQL103", "SQL104", "SQL105", "SQL106", "SQL107"]
 
 # One DB101 (severity high, not reachable from a request handler, so not raised to critical) at line 4.
 HIGH_ONLY = {
@@ -184,7 +184,7 @@ def test_json_report_is_versioned_and_deterministic(runner):
     assert first.stdout == second.stdout
     assert first.stdout == parallel.stdout
     document = json.loads(first.stdout)
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"
     assert document["tool"] == {"name": "audit", "version": "0.1.0"}
     assert document["summary"]["findings"] == 20 == len(document["findings"])
     assert document["summary"]["files"] == 15
@@ -204,7 +204,7 @@ def test_output_file_is_written(runner, tmp_path):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == f"wrote {target} (20 findings)\n"
-    assert json.loads(target.read_text(encoding="utf-8"))["schema_version"] == "1.0"
+    assert json.loads(target.read_text(encoding="utf-8"))["schema_version"] == "1.1"
     assert target.read_text(encoding="utf-8") == invoke(runner, "scan", ANALYTICS, "--format", "json").stdout
 
 
