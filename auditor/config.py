@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -13,7 +15,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests", "dialect"}
+KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests", "dialect", "select", "ignore",
+              "per-path-ignores", "severity", "schema"}
+CONFIG_NAMES = (".audit.yml", ".audit.yaml", "pyproject.toml")
+ALL_RULES = ("*", "ALL")  # rule selectors that mean every rule
 DIALECTS = ("postgres", "redshift", "snowflake", "mysql", "sqlite")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info", "none")
 
@@ -32,7 +37,18 @@ class Config:
     fail_on: str = ""
     include_tests: bool = False  # report findings in test code too
     dialect: str = "postgres"  # the SQL dialect of the target database
+    select: list = field(default_factory=list)  # rule ids or prefixes to report (empty: every rule)
+    ignore: list = field(default_factory=list)  # rule ids or prefixes not to report
+    per_path_ignores: dict = field(default_factory=dict)  # glob relative to the config file -> rule ids
+    severity: dict = field(default_factory=dict)  # rule id or prefix -> severity
+    schema: list = field(default_factory=list)  # absolute paths of extra DDL files or directories
     source: str = ""
+    # Set by the command line, applied over every (also nested) configuration of the scan.
+    cli_select: Optional[list] = None  # --select: replaces ``select``
+    cli_ignore: list = field(default_factory=list)  # --ignore: extends ``ignore``
+    # Where nested configuration files are looked up (default: the scan root). Diff mode scans the
+    # base revision with the working tree's configuration by pointing this at the working tree.
+    rules_root: str = ""
 
 
 def _read(path: Path) -> dict:
@@ -62,28 +78,68 @@ def load_config(root: Path) -> Config:
     if directory.is_file():
         directory = directory.parent
     for candidate_dir in [directory, *directory.parents]:
-        for name in (".audit.yml", ".audit.yaml", "pyproject.toml"):
-            path = candidate_dir / name
-            if path.is_file():
-                data = _read(path)
-                if name == "pyproject.toml" and not data:
-                    continue
-                return _build(data, path)
+        config = config_in(candidate_dir)
+        if config is not None:
+            return config
     return Config()
+
+
+def config_in(directory: Path) -> Optional[Config]:
+    """The configuration file of ``directory`` itself, or None (a pyproject.toml without
+    ``[tool.audit]`` is not one)."""
+    for name in CONFIG_NAMES:
+        path = directory / name
+        if path.is_file():
+            data = _read(path)
+            if name == "pyproject.toml" and not data:
+                continue
+            return _build(data, path)
+    return None
+
+
+def _unknown_key_message(path: Path, key: str) -> str:
+    close = difflib.get_close_matches(key.replace("_", "-").lower(), sorted(KNOWN_KEYS), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"{path}: unknown key '{key}' ({hint}known: {', '.join(sorted(KNOWN_KEYS))})"
+
+
+def _string_list(path: Path, key: str, value) -> list:
+    if value is None:  # absent, or "exclude:" with nothing after it
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: '{key}' must be a list of strings")
+    return value
+
+
+def rule_codes(where: str, codes: list) -> list:
+    """Upper-cased rule ids or prefixes (``DB101``, ``DB1``, ``LLM``, ``*``); a code that names no rule
+    is an error naming it."""
+    from auditor.rules import load_rules
+
+    known = sorted(load_rules())
+    result = []
+    for code in codes:
+        code = code.strip().upper()
+        if code not in ALL_RULES and not any(rule.startswith(code) for rule in known):
+            close = difflib.get_close_matches(code, known, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: '{code}' matches no rule{hint}")
+        result.append(code)
+    return result
 
 
 def _build(data: dict, path: Path) -> Config:
     unknown = sorted(str(key) for key in set(data) - KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
+        raise ConfigError(_unknown_key_message(path, unknown[0]))
     config = Config(source=str(path))
     for key in ("exclude", "queries", "connections"):
-        value = data.get(key)
-        if value is None:  # absent, or "exclude:" with nothing after it
-            value = []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: '{key}' must be a list of strings")
-        setattr(config, key, value)
+        setattr(config, key, _string_list(path, key, data.get(key)))
+    for key in ("select", "ignore"):
+        setattr(config, key, rule_codes(f"{path}: '{key}'", _string_list(path, key, data.get(key))))
+    config.per_path_ignores = _per_path_ignores(path, data.get("per-path-ignores"))
+    config.severity = _severity_overrides(path, data.get("severity"))
+    config.schema = [str((path.parent / entry).resolve()) for entry in _string_list(path, "schema", data.get("schema"))]
     fail_on = data.get("fail-on")
     if fail_on is None:
         fail_on = ""
@@ -100,3 +156,33 @@ def _build(data: dict, path: Path) -> Config:
         raise ConfigError(f"{path}: 'dialect' must be one of {', '.join(DIALECTS)}")
     config.dialect = dialect.lower()
     return config
+
+
+def _per_path_ignores(path: Path, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: 'per-path-ignores' must map path globs to lists of rule ids")
+    result = {}
+    for glob, codes in value.items():
+        if isinstance(codes, str):
+            codes = [codes]
+        if not isinstance(glob, str) or not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{path}: 'per-path-ignores' must map path globs to lists of rule ids")
+        result[glob] = rule_codes(f"{path}: 'per-path-ignores' {glob!r}", codes)
+    return result
+
+
+def _severity_overrides(path: Path, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: 'severity' must map rule ids to severities")
+    allowed = SEVERITY_NAMES[:-1]  # "none" is a fail-on threshold, not a severity
+    result = {}
+    for code, severity in value.items():
+        if not isinstance(code, str) or not isinstance(severity, str) or severity.lower() not in allowed:
+            raise ConfigError(f"{path}: 'severity' values must be one of {', '.join(allowed)} (got {code}: {severity})")
+        (key,) = rule_codes(f"{path}: 'severity'", [code])
+        result[key] = severity.lower()
+    return result

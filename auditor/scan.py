@@ -22,6 +22,9 @@ from auditor.extract import extract_facts
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
+from auditor.policy import apply_policy
+from auditor.rules import load_rules
+from auditor.schema_paths import schema_texts
 from auditor.sql.analysis import analyse_sql
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -210,7 +213,8 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     catalog = load_catalog(config.queries, config.connections)
     program = Program(all_facts, catalog)
     production = (lambda path: True) if config.include_tests else (lambda path: not is_test_path(path))
-    program.sql = analyse_sql(program, root, found.sql_files, config.dialect, production)
+    extra_ddl, schema_notes = schema_texts(root, config.schema, found.sql_files)
+    program.sql = analyse_sql(program, root, found.sql_files, config.dialect, production, extra_ddl)
     findings = run_checks(program)
     hidden = 0
     if not config.include_tests:
@@ -219,11 +223,14 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
         findings = kept
     findings.sort(key=sort_key)
     assign_fingerprints(findings)
+    findings, policy_notes, policy_metrics = apply_policy(root, config, findings, found.files + found.sql_files,
+                                                          production, load_rules())
     notes = list(found.notes) + [(f.path, f.error) for f in all_facts if f.error] + list(program.sql.notes)
-    notes.sort()
+    notes = sorted(notes + schema_notes + policy_notes)
     metrics = _metrics(all_facts, found.sql_files, program)
     metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
+    metrics.update(policy_metrics)
     return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql)
 
 

@@ -122,8 +122,9 @@ def test_unknown_key_is_a_usage_error_naming_it(tmp_path):
     result = scan_cli(tmp_path)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == (f"audit: error: {tmp_path.resolve() / '.audit.yml'}: unknown key 'fail_on' "
-                             "(known: connections, dialect, exclude, fail-on, include-tests, queries)\n")
+    assert result.stderr.startswith(f"audit: error: {tmp_path.resolve() / '.audit.yml'}: unknown key 'fail_on' "
+                                    "(did you mean 'fail-on'? known: connections, dialect, exclude, fail-on, ")
+    assert result.stderr.endswith(", severity)\n") and "\n" not in result.stderr[:-1]
 
 
 def test_unknown_key_in_pyproject(tmp_path):
@@ -203,3 +204,181 @@ def test_command_line_fail_on_overrides_configuration(tmp_path):
     (tmp_path / ".audit.yml").write_text("fail-on: low\n", encoding="utf-8")
     assert scan_cli(tmp_path).exit_code == 1
     assert scan_cli(tmp_path, "--fail-on", "critical").exit_code == 0
+
+
+# One line with DB101 (query in a loop), SQL102 (leading wildcard) and SQL103 (SELECT *).
+THREE_RULES = """\
+    def load(cur, names):
+        for name in names:
+            cur.execute("SELECT * FROM items WHERE name LIKE %s", ("%" + name,))
+    """
+
+
+def rules_found(root, *args) -> list:
+    return sorted(locations(scan_cli(root, *args)), key=lambda f: (f[1], f[2], f[0]))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("select: [SQL]\n", [("SQL102", "jobs.py", 3), ("SQL103", "jobs.py", 3)]),
+    ("ignore: [sql103]\n", [("DB101", "jobs.py", 3), ("SQL102", "jobs.py", 3)]),
+    ("select: [DB, SQL103]\n", [("DB101", "jobs.py", 3), ("SQL103", "jobs.py", 3)]),
+    # The most specific code wins: an ignored family with one selected rule, and the reverse.
+    ("select: [SQL]\nignore: [SQL102]\n", [("SQL103", "jobs.py", 3)]),
+    ("select: [SQL102]\nignore: [SQL]\n", [("SQL102", "jobs.py", 3)]),
+    ("select: ['*']\nignore: [SQL1]\n", [("DB101", "jobs.py", 3)]),
+])
+def test_select_and_ignore(tmp_path, text, expected):
+    write_tree(tmp_path, {"jobs.py": THREE_RULES})
+    (tmp_path / ".audit.yml").write_text(text, encoding="utf-8")
+    assert rules_found(tmp_path) == expected
+
+
+def test_command_line_select_replaces_and_ignore_extends(tmp_path):
+    write_tree(tmp_path, {"jobs.py": THREE_RULES})
+    (tmp_path / ".audit.yml").write_text("select: [SQL]\nignore: [SQL102]\n", encoding="utf-8")
+    assert rules_found(tmp_path, "--select", "DB101,SQL102") == [("DB101", "jobs.py", 3)]
+    assert rules_found(tmp_path, "--select", "DB", "--select", "SQL") == [("DB101", "jobs.py", 3),
+                                                                         ("SQL103", "jobs.py", 3)]
+    assert rules_found(tmp_path, "--ignore", "SQL103") == []
+    result = scan_cli(tmp_path)
+    assert json.loads(result.stdout)["summary"]["ignored_by_config"] == 2
+
+
+def test_unknown_rule_code_is_an_error_with_a_suggestion(tmp_path):
+    (tmp_path / ".audit.yml").write_text("ignore: [DB1o1]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value) == f"{tmp_path.resolve() / '.audit.yml'}: 'ignore': 'DB1O1' matches no rule; did you mean 'DB101'?"
+    result = scan_cli(tmp_path / ".", "--select", "XYZ")
+    assert result.exit_code == 2
+    assert result.stderr == f"audit: error: {info.value}\n"
+    (tmp_path / ".audit.yml").unlink()
+    result = scan_cli(tmp_path, "--select", "XYZ")
+    assert (result.exit_code, result.stderr) == (2, "audit: error: --select: 'XYZ' matches no rule\n")
+
+
+def test_per_path_ignores(tmp_path):
+    write_tree(tmp_path, {"app/jobs.py": QUERY_IN_LOOP, "scripts/backfill.py": QUERY_IN_LOOP,
+                          "scripts/deep/fix.py": QUERY_IN_LOOP, "migrations/versions/x.py": QUERY_IN_LOOP})
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.audit]\ninclude-tests = true\n'
+        '[tool.audit.per-path-ignores]\n"scripts/*" = ["DB101"]\n"migrations/**" = ["*"]\n', encoding="utf-8")
+    # "scripts/*" matches the directory's files and, gitignore-style, what is under them.
+    assert rules_found(tmp_path) == [("DB101", "app/jobs.py", 3)]
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.audit]\ninclude-tests = true\nper-path-ignores = {"/scripts/*.py" = ["DB"]}\n', encoding="utf-8")
+    assert rules_found(tmp_path) == [("DB101", "app/jobs.py", 3), ("DB101", "migrations/versions/x.py", 3),
+                                     ("DB101", "scripts/deep/fix.py", 3)]
+
+
+def test_per_path_ignores_beat_a_specific_select(tmp_path):
+    write_tree(tmp_path, {"legacy/jobs.py": THREE_RULES})
+    (tmp_path / ".audit.yml").write_text("select: [DB101]\nper-path-ignores:\n  legacy/: ['*']\n", encoding="utf-8")
+    assert rules_found(tmp_path) == []
+
+
+def test_per_path_globs_are_relative_to_a_configuration_above_the_scanned_directory(tmp_path):
+    write_tree(tmp_path, {"svc/app/jobs.py": QUERY_IN_LOOP, "svc/app/legacy/old.py": QUERY_IN_LOOP})
+    (tmp_path / ".audit.yml").write_text("per-path-ignores:\n  svc/app/legacy/**: [DB101]\n", encoding="utf-8")
+    assert rules_found(tmp_path / "svc" / "app") == [("DB101", "jobs.py", 3)]
+    assert rules_found(tmp_path / "svc") == [("DB101", "app/jobs.py", 3)]
+
+
+def test_severity_overrides(tmp_path):
+    write_tree(tmp_path, {"jobs.py": THREE_RULES})
+    (tmp_path / ".audit.yml").write_text("severity: {SQL103: high, SQL: info, DB101: low}\n", encoding="utf-8")
+    result = scan_cli(tmp_path)
+    severities = {(f["rule"], f["severity"], f["priority"]) for f in json.loads(result.stdout)["findings"]}
+    assert severities == {("DB101", "low", "P3"), ("SQL102", "info", "P3"), ("SQL103", "high", "P1")}
+    assert result.exit_code == 1  # SQL103 is high now
+    (tmp_path / ".audit.yml").write_text("severity: {SQL103: medium, DB101: medium}\n", encoding="utf-8")
+    assert scan_cli(tmp_path).exit_code == 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("severity: {SQL103: severe}\n", "'severity' values must be one of critical, high, medium, low, info "
+                                     "(got SQL103: severe)"),
+    ("severity: [SQL103]\n", "'severity' must map rule ids to severities"),
+    ("per-path-ignores: [scripts]\n", "'per-path-ignores' must map path globs to lists of rule ids"),
+    ("per-path-ignores: {scripts/: [DB9]}\n", "'per-path-ignores' 'scripts/': 'DB9' matches no rule"),
+    ("select: DB\n", "'select' must be a list of strings"),
+    ("schema: db/schema.sql\n", "'schema' must be a list of strings"),
+    ("per_path_ignores: {}\n", "unknown key 'per_path_ignores' (did you mean 'per-path-ignores'? known: "),
+])
+def test_invalid_rule_settings(tmp_path, text, message):
+    (tmp_path / ".audit.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path.resolve() / '.audit.yml'}: {message}")
+
+
+def test_nearest_configuration_governs_each_subproject(tmp_path):
+    write_tree(tmp_path, {"billing/jobs.py": THREE_RULES, "search/jobs.py": THREE_RULES,
+                          "search/scripts/once.py": QUERY_IN_LOOP, "web/jobs.py": THREE_RULES})
+    (tmp_path / ".audit.yml").write_text("ignore: [SQL102]\nper-path-ignores: {'web/': [SQL103]}\n",
+                                         encoding="utf-8")
+    # A subproject's own configuration replaces the root's per-file settings for its files ...
+    (tmp_path / "search" / ".audit.yml").write_text("select: [DB, SQL102]\nper-path-ignores: {'scripts/': ['*']}\n",
+                                                    encoding="utf-8")
+    # ... a pyproject.toml without [tool.audit] does not, and severity comes from the nearest one.
+    (tmp_path / "web" / "pyproject.toml").write_text('[project]\nname = "web"\n', encoding="utf-8")
+    (tmp_path / "billing" / "pyproject.toml").write_text('[tool.audit]\nseverity = {DB101 = "medium"}\n',
+                                                         encoding="utf-8")
+    result = scan_cli(tmp_path)
+    assert sorted(locations(result), key=lambda f: (f[1], f[0])) == [
+        ("DB101", "billing/jobs.py", 3), ("SQL102", "billing/jobs.py", 3), ("SQL103", "billing/jobs.py", 3),
+        ("DB101", "search/jobs.py", 3), ("SQL102", "search/jobs.py", 3),
+        ("DB101", "web/jobs.py", 3),
+    ]
+    assert sorted((f["path"], f["severity"]) for f in json.loads(result.stdout)["findings"] if f["rule"] == "DB101") \
+        == [("billing/jobs.py", "medium"), ("search/jobs.py", "high"), ("web/jobs.py", "high")]
+    # --ignore applies over every configuration.
+    assert rules_found(tmp_path, "--ignore", "DB") == [
+        ("SQL102", "billing/jobs.py", 3), ("SQL103", "billing/jobs.py", 3), ("SQL102", "search/jobs.py", 3)]
+    # Scanning a subproject alone uses its own configuration as the root one.
+    assert rules_found(tmp_path / "search") == [("DB101", "jobs.py", 3), ("SQL102", "jobs.py", 3)]
+
+
+def test_invalid_nested_configuration_is_a_usage_error(tmp_path):
+    write_tree(tmp_path, {"svc/jobs.py": QUERY_IN_LOOP})
+    (tmp_path / "svc" / ".audit.yml").write_text("selct: [DB]\n", encoding="utf-8")
+    result = scan_cli(tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"audit: error: {tmp_path.resolve() / 'svc' / '.audit.yml'}: unknown key "
+                                    "'selct' (did you mean 'select'? ")
+
+
+ORDERS_VIEW = """\
+    from flask import Flask
+
+    app = Flask(__name__)
+
+
+    @app.route("/orders/<int:customer_id>")
+    def orders(customer_id):
+        cur = get_cursor()
+        cur.execute("SELECT id, total FROM orders WHERE customer_id = %s", (customer_id,))
+        return cur.fetchall()
+    """
+
+
+def test_schema_paths_feed_the_schema_catalog(tmp_path):
+    write_tree(tmp_path, {"app/views.py": ORDERS_VIEW,
+                          "db/schema.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, "
+                                           "total numeric);\n",
+                          "db/more/indexes.sql": "CREATE INDEX orders_customer ON orders (customer_id);\n"})
+    # Without the schema no index is recommended: the table is unknown.
+    assert rules_found(tmp_path / "app") == []
+    (tmp_path / ".audit.yml").write_text("schema: [db/schema.sql, db/gone.sql]\n", encoding="utf-8")
+    assert load_config(tmp_path / "app").schema == [str(tmp_path.resolve() / "db" / "schema.sql"),
+                                                   str(tmp_path.resolve() / "db" / "gone.sql")]
+    result = scan_cli(tmp_path / "app")
+    assert locations(result) == [("IDX101", "views.py", 9)]
+    assert json.loads(result.stdout)["notes"] == [{"path": "../db/gone.sql", "message": "schema path not found"}]
+    assert json.loads(result.stdout)["summary"]["schema_tables"] == 1
+    # A directory contributes every .sql file under it: the index exists, nothing to recommend.
+    (tmp_path / ".audit.yml").write_text("schema: [db/]\n", encoding="utf-8")
+    result = scan_cli(tmp_path / "app")
+    assert (locations(result), json.loads(result.stdout)["notes"]) == ([], [])
+    # Scanning the whole repository reads db/ once, as part of the tree.
+    assert json.loads(scan_cli(tmp_path).stdout)["summary"]["sql_files"] == 2

@@ -29,12 +29,14 @@ class SqlAnalysis:
     notes: list = field(default_factory=list)  # (path, message)
 
 
-def analyse_sql(program: Program, root: Path, sql_files: list, dialect: str, production_only) -> SqlAnalysis:
+def analyse_sql(program: Program, root: Path, sql_files: list, dialect: str, production_only,
+                extra_ddl: tuple = ()) -> SqlAnalysis:
     """Run the SQL analysis; ``production_only(path)`` says whether a site's path counts for the workload
-    (test and migration code does not drive index advice)."""
+    (test and migration code does not drive index advice). ``extra_ddl`` are ``(path, text)`` of schema
+    files outside the scan (the ``schema`` configuration key): read for the schema catalog only."""
     sql_texts = read_sql_files(root, sql_files)
     statements, notes = collect_statements(program, sql_texts, dialect)
-    schema = build_schema(program.facts, ddl_texts(program, statements, sql_texts), dialect,
+    schema = build_schema(program.facts, ddl_texts(program, statements, sql_texts + list(extra_ddl)), dialect,
                           program.resolver.models)
     paths = []
     for statement in statements:
