@@ -65,6 +65,10 @@ _QUERY_BASES = {"objects", "query", "select", "session.query", "db.session.query
 # Keyword arguments that carry the statement when it is not the first positional argument.
 _SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
+# Arguments whose names are recorded per call (prompt provenance for the LLM checks).
+_PROMPT_KEYWORDS = {"messages", "prompt", "input", "inputs", "contents", "content", "message", "text", "texts",
+                    "system", "query", "question", "body", "json", "data"}
+_MAX_KWARGS = 24
 _SCHEMA_CALLS = {"create_table", "create_index", "add_column", "create_unique_constraint", "create_primary_key",
                  "create_foreign_key", "drop_index", "drop_table", "drop_column", "drop_constraint",
                  "rename_table", "alter_column", "Table", "Index", "RunSQL"}
@@ -206,7 +210,11 @@ class FactExtractor:
                 for arg in node.args[:_MAX_ARG_VALS]
                 if arg.keyword is None and not arg.star
             )
-            return extend(self.value(node.func, depth + 1), ("call", "", args))
+            line, col, _ = self._span(node)
+            return extend(self.value(node.func, depth + 1), ("call", f"{self.facts.path}:{line}:{col}", args))
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            operands = (self.value(node.left, depth + 1), self.value(node.right, depth + 1))
+            return ("pipe:", (("operands", "", operands),))
         if isinstance(node, cst.Await):
             return self.value(node.expression, depth + 1)
         if isinstance(node, cst.Subscript):
@@ -462,6 +470,12 @@ class FactExtractor:
                 role = "store"
         self._visit_with_role(value, role, bound)
         for target in targets:
+            if isinstance(target, cst.Subscript):
+                self.scope.function.key_ops.append(["store", callee_text(target.value), self._line(target)])
+            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                    and target.value.value in self.facts.imports and target.value.value not in self.scope.locals:
+                self.facts.attr_stores.append([f"{self.facts.imports[target.value.value]}.{target.attr.value}",
+                                               self._line(target), literal_tree(value, self._qualify_dotted)])
             if isinstance(target, (cst.Attribute, cst.Subscript)):
                 if isinstance(target.value, cst.Name):
                     self.scope.literal_sizes.pop(target.value.value, None)  # mutated: size unknown
@@ -711,6 +725,12 @@ class FactExtractor:
             self.role_stack.append((inner, role, bound))
         self.walk(node)
 
+    def visit_Comparison(self, node: cst.Comparison) -> bool:
+        for target in node.comparisons:
+            if isinstance(target.operator, (cst.In, cst.NotIn)):
+                self.scope.function.key_ops.append(["in", callee_text(target.comparator), self._line(node)])
+        return True
+
     def visit_Await(self, node: cst.Await) -> bool:
         if isinstance(node.expression, cst.Call):
             self.awaited.add(id(node.expression))
@@ -745,6 +765,7 @@ class FactExtractor:
             keywords=[arg.keyword.value for arg in node.args if arg.keyword is not None],
             excerpt=self._excerpt(line),
         )
+        self._record_arguments(node, call)
         if loop is not None:
             names = set()
             if isinstance(node.func, cst.Attribute):
@@ -795,6 +816,25 @@ class FactExtractor:
         self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
+
+    def _record_arguments(self, node: cst.Call, call: Call) -> None:
+        """Keyword arguments and the first positional ones as literal trees; names read by prompts."""
+        position = 0
+        for arg in node.args[:_MAX_KWARGS]:
+            if arg.keyword is not None:
+                name = arg.keyword.value
+                call.kwargs[name] = literal_tree(arg.value, self._qualify_dotted)
+                if name in _PROMPT_KEYWORDS:
+                    call.arg_names[name] = sorted(names_read(arg.value))
+            elif arg.star == "**":
+                call.kwargs["**"] = cst.Module(body=[]).code_for_node(arg.value).strip()[:120]
+            elif not arg.star and position < _MAX_ARG_VALS:
+                held = self._string_held(arg.value.value) if isinstance(arg.value, cst.Name) else None
+                text = held if isinstance(held, str) else getattr(held, "text", None)
+                call.arg_trees.append(text if text is not None else literal_tree(arg.value, self._qualify_dotted))
+                if position == 0:
+                    call.arg_names["0"] = sorted(names_read(arg.value))
+                position += 1
 
     def _record_query_chain(self, node: cst.Call, line: int, bound_to: str) -> None:
         """``A.objects.filter(...).order_by(...)``: one QueryChain for the outermost call.

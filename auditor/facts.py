@@ -18,9 +18,11 @@ from typing import Optional
 #   "p:<name>:<annotation>" a parameter (annotation resolved to a qualified name, or empty)
 #   "self:<class qualname>" / "cls:<class qualname>"
 #   "s:<text>"              a string literal
+#   "pipe:"                 ``a | b`` (LangChain LCEL): the first step is ("operands", "", (a, b))
 #   "?"                     unknown
-# Steps: ("attr", name, ()), ("call", "", args), ("iter", "", ()), ("enter", "", ())
-# where args is a tuple of Val (positional) and ("kw", name, Val) entries are not kept.
+# Steps: ("attr", name, ()), ("call", site, args), ("iter", "", ()), ("enter", "", ())
+# where args is a tuple of Val (positional) and ("kw", name, Val) entries are not kept; a call's
+# site is "path:line:col" of the call (the Call fact there has its keyword arguments).
 Step = tuple
 Val = tuple
 
@@ -87,6 +89,11 @@ class Call:
     leaves_loop: bool = False  # part of a return/raise: runs at most once per loop
     keywords: list = field(default_factory=list)  # keyword argument names
     excerpt: str = ""
+    kwargs: dict = field(default_factory=dict)  # keyword -> literal tree (cst_nodes.literal_tree);
+    # "**" -> source text of a ``**splat`` (its keys are unknown)
+    arg_trees: list = field(default_factory=list)  # literal trees of the first positional arguments
+    # (a local name holding a string becomes that string)
+    arg_names: dict = field(default_factory=dict)  # "0" or a prompt-like keyword -> names it reads
 
 
 @dataclass
@@ -136,6 +143,8 @@ class Function:
     escaped: list = field(default_factory=list)  # names returned, yielded, stored or passed on
     globals_declared: list = field(default_factory=list)
     closed: list = field(default_factory=list)  # [name, in_finally] for each NAME.close()/putconn(NAME)
+    key_ops: list = field(default_factory=list)  # [op, container text, line]: "in" for ``k in C``,
+    # "store" for ``C[k] = v``
 
 
 @dataclass
@@ -185,4 +194,6 @@ class ModuleFacts:
     # schema declarations outside classes: Alembic ``op.*`` calls, SQLAlchemy ``Table``/``Index``,
     # Django ``RunSQL``: {"line", "function", "tree"} with the call as a literal tree
     schema_calls: list = field(default_factory=list)
+    attr_stores: list = field(default_factory=list)  # [qualified target, line, literal tree] for
+    # assignments to an imported module's attribute (``litellm.cache = Cache()``)
     error: str = ""

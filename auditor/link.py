@@ -15,6 +15,7 @@ from typing import Optional
 
 from auditor.catalog import Catalog
 from auditor.facts import Call, Function, Loop
+from auditor.llm.endpoints import llm_endpoint
 from auditor.repo_index import RepoIndex, plain_name
 from auditor.values import Resolver
 
@@ -50,7 +51,7 @@ class CallInfo:
     function: str
     call: Call
     path: str
-    effect: str = ""  # read | write | batch | connect | engine | pool | checkout | ""
+    effect: str = ""  # read | write | batch | connect | engine | pool | checkout | llm | llm-client | ""
     orm: bool = False
     local: bool = False  # an in-process database (SQLite): no network round trip
     targets: list = field(default_factory=list)  # repository functions it calls
@@ -115,7 +116,7 @@ class Program:
                 if _WRITE_SQL.match(call.sql or ""):
                     info.effect = "write"
                 return info
-            entry = self.catalog.factories.get(name) or {}
+            entry = self.catalog.factory(name, call.args)
             info.effect = entry.get("effect", "")
             info.detail = name
             returns = entry.get("returns", "")
@@ -131,12 +132,18 @@ class Program:
                 info.targets = [init]
         elif tag == "bound":
             self._classify_orm(info, callee[1], callee[2])
+        elif tag == "cat" and (self.catalog.method(callee[1], "__call__") or {}).get("effect") == "llm":
+            info.effect, info.detail = "llm", f"{callee[1]}.__call__"  # legacy ``llm("...")``
         elif tag == "name":
             short = callee[1].rsplit(".", 1)[-1]
             if short in (self.catalog.django.get("evaluating_builtins") or []) and call.args:
                 argument = self.resolver.eval(call.args[0])
                 if argument and argument[0] in {"djqs", "djrel"}:
                     info.effect, info.orm, info.detail = "read", True, f"{short}(QuerySet)"
+        name = info.detail or (callee[1] if tag == "name" else "")
+        if name in ((self.catalog.llm.get("http") or {}).get("functions") or {}) \
+                and llm_endpoint(self.catalog, call) is not None:
+            info.effect, info.detail = "llm", name  # raw HTTP to an LLM endpoint
         return info
 
     def _classify_method(self, info: CallInfo, type_name: str, method: str, call: Call) -> None:
@@ -156,8 +163,10 @@ class Program:
                         info.effect = "write"
                     elif statement[3] == "read" and statement[1]:
                         info.orm = True
-        elif effect in {"batch", "checkout", "close"}:
+        elif effect in {"batch", "checkout", "close", "llm"}:
             info.effect = effect
+        elif "by_arg" in entry and call.args and call.args[0][0].startswith("s:"):
+            info.effect = (entry["by_arg"].get(call.args[0][0][2:]) or {}).get("effect", "")
 
     def _classify_orm(self, info: CallInfo, base: tuple, method: str) -> None:
         django = self.catalog.django
@@ -207,7 +216,9 @@ class Program:
             summary = Summary()
             for info in infos:
                 effect = "connect" if info.effect in {"connect", "engine"} else info.effect
-                if effect in {"read", "write", "connect"} and effect not in summary.chains:
+                if effect == "llm-client" and not _builds_transient_client(info):
+                    continue
+                if effect in {"read", "write", "connect", "llm", "llm-client"} and effect not in summary.chains:
                     summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
                     summary.terminal[effect] = info
             self.summaries[qualname] = summary
@@ -322,6 +333,12 @@ class Program:
                         paths[target] = paths[current] + [Hop(info.path, info.call.line, _label(info))]
                         queue.append(target)
         return paths
+
+
+def _builds_transient_client(info: CallInfo) -> bool:
+    """An LLM client built for this call only: not kept in a global or on ``self`` outside
+    ``__init__`` (a lazy singleton), where the object it belongs to is built per call."""
+    return info.call.role != "store" or info.function.rsplit(".", 1)[-1] == "__init__"
 
 
 def _builds_core_write(value: tuple) -> bool:

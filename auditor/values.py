@@ -13,6 +13,10 @@ into an abstract type (a tuple whose first item is its kind):
   Query, ``("sares", M, options)`` a result, ``("saobj", M)`` a mapped instance
 * ``("name", q)`` an outside name we know nothing about; ``("str", text)`` a string
 * ``("bound", base, m)`` a method of one of the ORM types above, before it is called
+
+An LLM client (a factory marked ``client: true`` in ``rules/catalog/llm.yaml``) keeps the sites
+("path:line:col") of the calls that built and configured it as a third item: ``("cat", T,
+sites)`` and ``("method", T, m, sites)``, so that a billable call can find its client's arguments.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Resolver:
         elif origin.startswith("p:"):
             _, name, annotation = origin.split(":", 2)
             current = self._param_type(name, annotation)
+        elif origin == "pipe:":
+            current = self._pipe(steps.pop(0)[2], depth)
         else:
             qualname = self.index.canonical(origin[2:])
             while steps and steps[0][0] == "attr" and not self._symbol_known(qualname):
@@ -72,6 +78,14 @@ class Resolver:
             if current is not None:
                 current = self.apply(current, step, depth)
         return current
+
+    def _pipe(self, operands: tuple, depth: int) -> Optional[tuple]:
+        """``prompt | llm | parser``: an LLM runnable when an operand is one (LangChain LCEL)."""
+        for operand in operands:
+            evaluated = self.eval(operand, depth + 1)
+            if evaluated and evaluated[0] == "cat" and self.catalog.flag(evaluated[1], "llm_runnable"):
+                return ("cat", "langchain.Runnable") + evaluated[2:]
+        return None
 
     def _symbol_known(self, qualname: str) -> bool:
         return (
@@ -138,7 +152,7 @@ class Resolver:
         if kind == "attr":
             return self._attr(current, name, depth)
         if kind == "call":
-            return self._call(current, step[2], depth)
+            return self._call(current, step[2], depth, step[1])
         if kind == "iter":
             return self._iter(current)
         if kind == "enter":
@@ -158,9 +172,9 @@ class Resolver:
             return self._symbol(f"{current[1]}.{name}", depth)
         if tag == "cat":
             if self.catalog.method(current[1], name) is not None:
-                return ("method", current[1], name)
+                return ("method", current[1], name) + current[2:]
             attribute = self.catalog.attribute(current[1], name)
-            return ("cat", attribute) if attribute else None
+            return ("cat", attribute) + current[2:] if attribute else None
         if tag == "class":
             if current[1] in self.models.django_models and name in (self.catalog.django.get("managers") or []):
                 return ("djm", current[1])
@@ -199,18 +213,26 @@ class Resolver:
             return ("cat", self.catalog.parameter_names[name])
         return None
 
-    def _call(self, current: tuple, args: tuple, depth: int) -> Optional[tuple]:
+    def _call(self, current: tuple, args: tuple, depth: int, site: str = "") -> Optional[tuple]:
         tag = current[0]
         if tag == "factory":
-            entry = self.catalog.factories.get(current[1]) or {}
+            entry = self.catalog.factory(current[1], args)
             returns = entry.get("returns")
+            if returns and entry.get("client"):
+                return ("cat", returns, (site,))
             return ("cat", returns) if returns else None
         if tag == "method":
             orm_result = self._sqlalchemy_call(current[1], current[2], args, depth)
             if orm_result is not None:
                 return orm_result
             entry = self.catalog.method(current[1], current[2]) or {}
+            if "by_arg" in entry:
+                entry = entry["by_arg"].get(args[0][0][2:] if args and args[0][0].startswith("s:") else "") or {}
             returns = entry.get("returns")
+            if returns and entry.get("client"):
+                return ("cat", returns, (site,))
+            if returns and entry.get("keeps_client"):
+                return ("cat", returns, tuple(current[3] if len(current) > 3 else ()) + (site,))
             return ("cat", returns) if returns else None
         if tag == "cat":
             entry = self.catalog.method(current[1], "__call__") or {}
