@@ -41,10 +41,8 @@ def _repository(path: Path) -> Path:
 
 
 def _commit(top: Path, ref: str) -> str:
-    if ref.startswith("-"):
-        raise DiffError(f"unknown git ref '{ref}'")
     done = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", cwd=top)
-    if done.returncode != 0:
+    if ref.startswith("-") or done.returncode != 0:
         raise DiffError(f"unknown git ref '{ref}' in {top}")
     return done.stdout.strip()
 
