@@ -6,6 +6,9 @@
 # packages (as root, or through passwordless sudo), and the run then requires them
 # (AUDIT_REQUIRE_POSTGRES=1: a missing server fails the PostgreSQL tests instead of skipping
 # them). Set AUDIT_REQUIRE_POSTGRES=0 to let them skip, AUDIT_NO_APT=1 to never call apt-get.
+# The HTML report's browser test drives Debian's chromium through chromium-driver (selenium, from
+# the test extras; nothing is downloaded at run time): both are installed the same way, and
+# AUDIT_REQUIRE_BROWSER=1 makes a missing browser a failure (0 lets the test skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -50,6 +53,13 @@ as_root() {
   fi
 }
 
+APT_UPDATED=0
+apt_update() {
+  [ "$APT_UPDATED" = 1 ] && return 0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || note "apt-get update failed"
+  APT_UPDATED=1
+}
+
 apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -68,7 +78,7 @@ ensure_postgres() {
     note "cannot install: not root and no passwordless sudo; run: sudo apt-get install postgresql postgresql-contrib postgresql-NN-hypopg"
     return 0
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || note "apt-get update failed"
+  apt_update
   if [ -z "$major" ]; then
     # Debian's default major version: the one the `postgresql` metapackage depends on.
     default=$(apt-cache depends postgresql 2>/dev/null | sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1)
@@ -94,7 +104,26 @@ ensure_postgres() {
   fi
 }
 
+# Chromium and its WebDriver for tests/test_html_browser.py.
+ensure_browser() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    return 0
+  fi
+  note "chromium or chromedriver is missing; installing them"
+  if [ "${AUDIT_NO_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1; then
+    note "cannot install: no apt-get (or AUDIT_NO_APT=1); install chromium and chromium-driver by hand"
+    return 0
+  fi
+  if ! as_root true; then
+    note "cannot install: not root and no passwordless sudo; run: sudo apt-get install chromium chromium-driver"
+    return 0
+  fi
+  apt_update
+  apt_install chromium chromium-driver || note "apt-get install of chromium chromium-driver failed"
+}
+
 ensure_postgres
+ensure_browser
 
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
@@ -102,4 +131,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 export AUDIT_REQUIRE_POSTGRES="${AUDIT_REQUIRE_POSTGRES:-1}"
+export AUDIT_REQUIRE_BROWSER="${AUDIT_REQUIRE_BROWSER:-1}"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
