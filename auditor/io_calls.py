@@ -31,10 +31,7 @@ def io_of(catalog: Catalog, effect: str, detail: str) -> tuple:
         async_types = set(db.get("async_types") or [])
         return "db", any(name in async_types for name in catalog.lineage(type_name))
     if effect == "llm":
-        if detail in catalog.factories:
-            return "llm", bool((catalog.factories.get(detail) or {}).get("async"))
-        type_name = _type_of(catalog, detail)
-        return "llm", bool(type_name and catalog.flag(type_name, "async"))
+        return "llm", _llm_call_is_async(catalog, detail)
     if detail in catalog.factories:
         entry = catalog.factories.get(detail) or {}
         return entry.get("io", ""), bool(entry.get("async"))
@@ -45,7 +42,15 @@ def io_of(catalog: Catalog, effect: str, detail: str) -> tuple:
     return entry["io"], catalog.flag(type_name, "async")
 
 
-def _type_of(catalog: Catalog, detail: str) -> Optional[str]:
-    """The catalog type of a ``type.method`` detail, if it names one."""
-    type_name = detail.rpartition(".")[0]
-    return type_name if type_name in catalog.types else None
+def _llm_call_is_async(catalog: Catalog, detail: str) -> bool:
+    """An LLM call returns an awaitable: ``async: true`` on its factory, method, type or HTTP function."""
+    entry: Optional[dict] = catalog.factories.get(detail)
+    if entry is None:
+        type_name, _, method = detail.rpartition(".")
+        if type_name in catalog.types:
+            if catalog.flag(type_name, "async"):
+                return True
+            entry = catalog.method(type_name, method)
+    if entry is None:
+        entry = ((catalog.llm.get("http") or {}).get("functions") or {}).get(detail)
+    return bool((entry or {}).get("async"))
