@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,7 @@ import yaml
 
 from auditor.resources import rules_dir
 
+RULE_FILE = re.compile(r"^[A-Z]+[0-9]+-")  # DB101-query-in-loop.yaml
 REQUIRED_KEYS = ("id", "name", "title", "category", "severity", "confidence", "rationale",
                  "remediation", "references", "examples")
 
@@ -30,6 +32,7 @@ class Rule:
     references: tuple
     examples: dict = field(hash=False, compare=False, default_factory=dict)
     path: str = ""
+    live: bool = False  # found by the live profiler: its examples describe workloads, not code to scan
 
 
 def _load(path: Path) -> Rule:
@@ -51,6 +54,7 @@ def _load(path: Path) -> Rule:
         references=tuple((ref.get("title", ""), ref.get("url", "")) for ref in data["references"]),
         examples=data["examples"],
         path=str(path),
+        live=bool(data.get("live", False)),
     )
 
 
@@ -59,6 +63,8 @@ def load_rules() -> dict:
     """Every rule by id."""
     rules = {}
     for path in sorted(rules_dir().glob("*.yaml")):
+        if not RULE_FILE.match(path.name):
+            continue  # data shipped next to the rules (llm-prices.yaml)
         rule = _load(path)
         rules[rule.id] = rule
     return rules

@@ -15,6 +15,8 @@ SEVERITIES = {"critical", "high", "medium", "low", "info"}
 def _cases(kind: str) -> list:
     cases = []
     for rule in RULES.values():
+        if rule.live:  # live rules' examples are workloads, checked by tests/test_profile_*.py
+            continue
         for number, example in enumerate(rule.examples.get(kind) or [], start=1):
             cases.append(pytest.param(rule.id, example, id=f"{rule.id}-{kind}-{number}"))
     return cases

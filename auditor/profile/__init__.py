@@ -1,0 +1,1 @@
+"""Live profilers: read a database's own workload statistics and turn them into findings."""
