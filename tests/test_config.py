@@ -382,3 +382,16 @@ def test_schema_paths_feed_the_schema_catalog(tmp_path):
     assert (locations(result), json.loads(result.stdout)["notes"]) == ([], [])
     # Scanning the whole repository reads db/ once, as part of the tree.
     assert json.loads(scan_cli(tmp_path).stdout)["summary"]["sql_files"] == 2
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path):
+    from tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Configuration", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pyproject.toml").write_text(example, encoding="utf-8")
+    config = load_config(tmp_path)
+    assert (config.select, config.ignore, config.severity) == (["DB", "SQL", "IDX"], ["SQL103"], {"SQL104": "low"})
+    assert config.per_path_ignores == {"scripts/*": ["DB101"], "migrations/**": ["*"]}
+    assert config.schema == [str(tmp_path.resolve() / "db" / "schema.sql"),
+                             str(tmp_path.resolve() / "db" / "migrations")]

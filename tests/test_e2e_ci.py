@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import write_tree
+import yaml
+
+from tests.conftest import REPO_ROOT, write_tree
 from tests.test_diff_mode import commit_all, git, worktrees
 
 APP = {
@@ -86,12 +90,27 @@ def audit(repo: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
+def new_repository(tmp_path: Path) -> Path:
+    """The shop service committed on ``main`` in a fresh repository."""
     repo = tmp_path / "shop-service"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     write_tree(repo, APP)
     commit_all(repo, "shop service")
+    return repo
+
+
+def add_batch_endpoint(repo: Path) -> None:
+    """On a new branch, commit the batch endpoint (a new loop around the unchanged fetch_customer)."""
+    git(repo, "checkout", "-q", "-b", "batch-endpoint")
+    views = (repo / "shop" / "views.py").read_text(encoding="utf-8")
+    marker = '\n\n@app.route("/customers/orders")'
+    (repo / "shop" / "views.py").write_text(views.replace(marker, NEW_HANDLER + marker), encoding="utf-8")
+    commit_all(repo, "batch endpoint")
+
+
+def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
+    repo = new_repository(tmp_path)
 
     created = audit(repo, "baseline", "create")
     assert (created.returncode, created.stdout, created.stderr) == (0, "", "wrote .audit-baseline.json (1 finding)\n")
@@ -99,11 +118,7 @@ def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
     assert [(e["rule"], e["path"], e["line"]) for e in baseline["findings"]] == [("DB101", "shop/views.py", 16)]
     commit_all(repo, "accept the current findings")
 
-    git(repo, "checkout", "-q", "-b", "batch-endpoint")
-    views = (repo / "shop" / "views.py").read_text(encoding="utf-8")
-    marker = '\n\n@app.route("/customers/orders")'
-    (repo / "shop" / "views.py").write_text(views.replace(marker, NEW_HANDLER + marker), encoding="utf-8")
-    commit_all(repo, "batch endpoint")
+    add_batch_endpoint(repo)
 
     # Without the gate both N+1s are reported (the old one moved from line 16 to 24).
     plain = audit(repo, "scan", "--format", "json")
@@ -136,3 +151,51 @@ def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
                         "--format", "json")
     assert report_only.returncode == 0
     assert json.loads(report_only.stdout)["findings"] == document["findings"]
+
+
+def test_the_documented_github_workflow_commands(tmp_path):
+    """Run the ``audit`` steps of docs/ci.md's workflow as written, against an ``origin`` remote."""
+    origin = new_repository(tmp_path / "origin")
+    repo = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(repo))
+    add_batch_endpoint(repo)
+    text = (REPO_ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(re.search(r"## GitHub Actions.*?```yaml\n(.*?)```", text, re.S).group(1))
+    steps = workflow["jobs"]["audit"]["steps"]
+    assert workflow["permissions"]["security-events"] == "write"
+    assert steps[0]["with"]["fetch-depth"] == 0
+    assert [s["uses"] for s in steps if "upload-sarif" in s.get("uses", "")] == ["github/codeql-action/upload-sarif@v3"]
+    commands = [s["run"] for s in steps if s.get("run", "").startswith("audit ")]
+    assert len(commands) == 2
+    outcomes = []
+    for command in commands:
+        args = shlex.split(command.replace("${{ github.base_ref }}", "main"))[1:]
+        outcomes.append(audit(repo, *args))
+    sarif_run, github_run = outcomes
+    assert (sarif_run.returncode, sarif_run.stdout) == (0, "")
+    sarif = json.loads((repo / "audit.sarif").read_text(encoding="utf-8"))
+    results = sarif["runs"][0]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        ("DB101", "shop/views.py", 17)]
+    assert github_run.returncode == 1
+    assert [line.split("::")[1] for line in github_run.stdout.splitlines()] == [
+        "error file=shop/views.py,line=17,col=22,title=DB101 Database query inside a loop (critical%2C P0)"]
+
+
+def test_pre_commit_hooks(tmp_path):
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert sorted(hooks) == ["audit", "audit-new"]
+    for hook in hooks.values():
+        assert (hook["language"], hook["pass_filenames"], hook["types"]) == ("python", False, ["python"])
+    assert hooks["audit"]["entry"] == "audit scan --fail-on high"
+    repo = new_repository(tmp_path)
+
+    def run_hook(hook_id: str) -> int:
+        return audit(repo, *shlex.split(hooks[hook_id]["entry"])[1:]).returncode
+
+    # The whole tree has an old critical N+1; nothing is new against HEAD until the batch endpoint is staged.
+    assert (run_hook("audit"), run_hook("audit-new")) == (1, 0)
+    add_batch_endpoint(repo)
+    git(repo, "reset", "-q", "--soft", "HEAD~1")  # the endpoint staged, not committed: what pre-commit sees
+    assert (run_hook("audit"), run_hook("audit-new")) == (1, 1)
