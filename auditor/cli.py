@@ -20,11 +20,14 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 class OutputFormat(str, Enum):
-    """Report formats of ``audit scan``."""
+    """Report formats of ``audit scan`` and ``audit report``."""
 
     terminal = "terminal"
     json = "json"
     markdown = "markdown"
+    html = "html"
+    sarif = "sarif"
+    github = "github"
 
 
 class Dialect(str, Enum):
@@ -168,12 +171,17 @@ def indexes(
 
 
 def _format_for(output: Optional[Path]) -> OutputFormat:
-    """The format an output file's suffix asks for: ``.json``, ``.md``; anything else is terminal text."""
+    """The format an output file's suffix asks for: ``.json``, ``.md``, ``.html``, ``.sarif``; anything
+    else is terminal text."""
     suffix = output.suffix.lower() if output else ""
     if suffix == ".json":
         return OutputFormat.json
     if suffix in {".md", ".markdown"}:
         return OutputFormat.markdown
+    if suffix in {".html", ".htm"}:
+        return OutputFormat.html
+    if suffix == ".sarif":
+        return OutputFormat.sarif
     return OutputFormat.terminal
 
 
@@ -229,14 +237,9 @@ def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int)
         err.print(f"wrote {output} ({len(result.findings)} findings)", markup=False, highlight=False,
                   soft_wrap=True)
         return
-    if output_format == OutputFormat.json:
-        from auditor.render.json_report import render_json
+    from auditor.render import render_text
 
-        text = render_json(result)
-    else:
-        from auditor.render.markdown import render_markdown
-
-        text = render_markdown(result)
+    text = render_text(result, output_format.value)
     if output:
         try:
             output.write_text(text, encoding="utf-8")
@@ -249,30 +252,39 @@ def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int)
 
 
 @app.command()
-def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. DB101.")) -> None:
-    """Print a rule's documentation: what it finds, why it matters, what to do instead."""
+def explain(rule_id: str = typer.Argument(..., help="Rule id, e.g. DB101."),
+            all_examples: bool = typer.Option(False, "--all", help="Show every example, not the first two of each.")
+            ) -> None:
+    """Print a rule's documentation: what it finds, why it matters, examples, what to do instead."""
+    from auditor.render.rule_doc import render_rule_doc
     from auditor.rules import load_rules
 
     rules = load_rules()
     rule = rules.get(rule_id.upper())
     if rule is None:
         _fail(f"unknown rule {rule_id}; known: {', '.join(sorted(rules))}")
-    console = Console(soft_wrap=True)  # the YAML text is wrapped already: do not rewrap it at 80 columns
-    console.print(f"[bold]{rule.id} {rule.name}[/bold]: {rule.title}")
-    console.print(f"severity {rule.severity}, confidence {rule.confidence}, category {rule.category}\n")
-    console.print("[bold]Why is this bad?[/bold]")
-    console.print(rule.rationale, markup=False)
-    bad = (rule.examples.get("bad") or [{}])[0]
-    good = (rule.examples.get("good") or [{}])[0]
-    for title, example in (("Example", bad), ("Use instead", good)):
-        code = example.get("code") or "\n".join(f"# {p}\n{c}" for p, c in (example.get("files") or {}).items())
-        console.print(f"\n[bold]{title}[/bold] ({example.get('description', '')})", markup=True)
-        console.print(code, markup=False, highlight=False)
-    console.print("\n[bold]Remediation[/bold]")
-    console.print(rule.remediation, markup=False)
-    console.print("\n[bold]References[/bold]")
-    for title, url in rule.references:
-        console.print(f"- {title}: {url}", markup=False)
+    # the YAML text is wrapped already: do not rewrap it at 80 columns
+    render_rule_doc(rule, Console(soft_wrap=True), examples=0 if all_examples else 2)
+
+
+@app.command()
+def report(
+    saved: Path = typer.Argument(..., help="A JSON report written by audit scan --format json."),
+    output_format: Optional[OutputFormat] = typer.Option(
+        None, "--format", "-f", help="Report format (default: from the -o suffix .json/.md/.html/.sarif, "
+                                     "else terminal)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
+) -> None:
+    """Render a saved JSON scan again, in any format (html, markdown, sarif, github...)."""
+    from auditor.render.saved_report import ReportFileError, load_report
+
+    try:
+        result = load_report(saved)
+    except ReportFileError as exc:
+        _fail(str(exc))
+    _emit(result, output_format or _format_for(output), output, top)
+    raise typer.Exit(EXIT_OK)
 
 
 @app.command("rules")

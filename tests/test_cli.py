@@ -224,7 +224,7 @@ def test_markdown_report(runner):
     result = invoke(runner, "scan", ANALYTICS, "--format", "markdown")
     assert result.exit_code == 1
     text = result.stdout
-    assert text.startswith("# Database performance audit\n")
+    assert text.startswith("# Performance audit: analytics_flask\n")
     assert "## Executive summary" in text
     assert "| Python files scanned | 15 |" in text
     assert "| Findings | 20 (7 critical, 8 high, 4 medium, 1 low) |" in text
@@ -355,7 +355,7 @@ def test_rules_lists_every_rule(runner):
     assert "DB104  medium   Loop-invariant query repeated on every iteration" in lines
 
 
-@pytest.mark.parametrize("name,first", [("report.json", "{"), ("report.md", "# Database performance audit"),
+@pytest.mark.parametrize("name,first", [("report.json", "{"), ("report.md", "# Performance audit: analytics_flask"),
                                         ("report.txt", "audit scanned")])
 def test_output_suffix_chooses_the_format(tmp_path, name, first):
     target = tmp_path / name
