@@ -42,6 +42,7 @@ from auditor.facts import (
     Val,
     extend,
 )
+from auditor.llm_shapes import collect_shapes
 from auditor.sql_strings import SqlBuilder, concat_sql, looks_like_sql, starts_with_wildcard
 
 MODULE_SCOPE = "<module>"
@@ -1029,4 +1030,5 @@ def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
     spans = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ByteSpanPositionProvider)
     extractor = FactExtractor(path, module_name, code, encoding, spans)
     extractor.walk(tree)
+    extractor.facts.retry_loops, extractor.facts.prompts = collect_shapes(tree, code, extractor._line)
     return extractor.facts

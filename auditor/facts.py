@@ -196,4 +196,6 @@ class ModuleFacts:
     schema_calls: list = field(default_factory=list)
     attr_stores: list = field(default_factory=list)  # [qualified target, line, literal tree] for
     # assignments to an imported module's attribute (``litellm.cache = Cache()``)
+    retry_loops: list = field(default_factory=list)  # auditor.llm_shapes.RetryLoop
+    prompts: list = field(default_factory=list)  # auditor.llm_shapes.PromptPrefix
     error: str = ""

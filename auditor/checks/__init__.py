@@ -5,13 +5,16 @@ from __future__ import annotations
 from auditor.checks.connections import check_connections
 from auditor.checks.indexes import check_indexes
 from auditor.checks.lazy_loads import check_lazy_loads
+from auditor.checks.llm_health import check_llm_health
+from auditor.checks.llm_prompt_cache import check_prompt_cache
+from auditor.checks.llm_retry import check_llm_retries
 from auditor.checks.llm_sql import check_llm_sql
 from auditor.checks.loops import check_queries_in_loops
 from auditor.checks.sql_rules import check_sql
 from auditor.link import Program
 
 CHECKS = (check_queries_in_loops, check_lazy_loads, check_connections, check_sql, check_indexes,
-          check_llm_sql)
+          check_llm_sql, check_llm_retries, check_prompt_cache, check_llm_health)
 
 
 def run_checks(program: Program) -> list:
