@@ -261,15 +261,15 @@ def build_report(result) -> dict:
             v["rule"].startswith("IDX") for v in views)) else "",
         "index_dialect": sql.dialect if sql is not None else "",
         "index_statements": index_statements,
-        "suppressed": _suppressed(metrics),
-        "filters": _filters(metrics),
+        "suppressed": suppressed_counts(metrics),
+        "filters": scope_lines(metrics),
         "notes": [{"path": path, "message": message} for path, message in result.notes],
         "rules": sorted({f.rule for f in findings}),
         "categories": sorted(category_counts),
     }
 
 
-def _suppressed(metrics: dict) -> dict:
+def suppressed_counts(metrics: dict) -> dict:
     """``{"total": n, "by_rule": [...]}`` from the ``suppressed`` and ``suppressed_by_rule`` metrics, or {}."""
     total = metrics.get("suppressed")
     by_rule = metrics.get("suppressed_by_rule")
@@ -285,7 +285,7 @@ def _count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _filters(metrics: dict) -> list:
+def scope_lines(metrics: dict) -> list:
     """Sentences on what the scan left out: baseline, diff mode, rules turned off by the configuration."""
     lines = []
     baseline = metrics.get("baseline")

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.findings import SEVERITIES, rank_key
+from auditor.render.report_model import scope_lines, suppressed_counts
 from auditor.scan import ScanResult
 
 STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -58,6 +59,13 @@ def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None
     hidden = metrics.get("test_findings_hidden", 0)
     if hidden:
         console.print(f"\n{hidden} finding(s) in test and migration code not shown (--include-tests shows them).")
+    suppressed = suppressed_counts(metrics)
+    if suppressed:
+        by_rule = ", ".join(f"{item['rule']} {item['count']}" for item in suppressed["by_rule"])
+        console.print(f"\n{suppressed['total']} finding(s) suppressed by audit: ignore comments"
+                      f"{f' ({by_rule})' if by_rule else ''}.", markup=False, highlight=False)
+    for line in scope_lines(metrics):
+        console.print(line, markup=False, highlight=False)
     if result.notes:
         console.print(f"\n[yellow]{len(result.notes)} note(s):[/yellow]")
         for path, message in result.notes[:10]:
