@@ -19,7 +19,7 @@ CONNECT_TIMEOUT_S = 10
 DSN_ENVIRONMENT = ("AUDIT_DSN", "DATABASE_URL")
 
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@", re.I)
-_KEYWORD_PASSWORD = re.compile(r"(?P<key>\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.I)
+_KEYWORD_PASSWORD = re.compile(r"(?P<key>(?<![?&])\bpassword\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 _QUERY_PASSWORD = re.compile(r"(?P<key>[?&]password=)(?P<value>[^&\s]*)", re.I)
 
 

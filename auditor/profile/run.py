@@ -105,6 +105,11 @@ def _profile(conn, dsn: str, options: ProfileOptions) -> ProfileReport:
         code_texts = {s.queryid: code.code_text(s.query) for s in statements} if code else {}
         report.advice = build_advice(conn, planner, statements, report.catalog.schema,
                                      {k: v for k, v in code_texts.items() if v}, hypopg)
+        denied = [p for p in report.advice.unplanned if "permission denied" in p.error]
+        if denied:
+            report.warnings.append(
+                f"{len(denied)} statements could not be planned ({denied[0].error}): EXPLAIN needs SELECT on the "
+                f"tables: GRANT pg_read_all_data TO {_user(conn)} (PostgreSQL 14+) or SELECT on them")
         for path in report.advice.paths:
             for site in path.sites:
                 site.code = ", ".join(report.links.get(site.queryid, [])[:3])

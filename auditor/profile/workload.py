@@ -122,14 +122,16 @@ def read_workload(conn) -> Workload:
     try:
         cur.execute(select)
         rows = cur.fetchall()
+        cur.execute("SELECT count(*) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE "
+                    f"datname = current_database()){toplevel} AND (query IS NULL OR query = %s)", (HIDDEN_TEXT,))
+        hidden = cur.fetchone()[0]
     except psycopg2.Error as exc:
         return Workload(error=f"pg_stat_statements could not be read: {str(exc).strip().splitlines()[0]}")
-    workload = Workload(available=True, columns=tuple(sorted(columns)))
+    workload = Workload(available=True, columns=tuple(sorted(columns)), hidden=int(hidden))
     merged: dict = {}
     for queryid, query, calls, total_ms, n_rows, blks_hit, blks_read, temp_written in rows:
         if query is None or query.strip() == HIDDEN_TEXT:
-            workload.hidden += 1
-            continue
+            continue  # counted above
         if not is_workload_statement(query):
             workload.skipped_utility += 1
             continue

@@ -1,0 +1,136 @@
+"""Pieces of the profiler that need no database: DSN redaction, fingerprints, typed-literal rewriting,
+the N+1 and hot-statement rules on given figures, the code link of ``audit scan --dsn``."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.profile.connection import describe_target, password_of, redact, resolve_dsn
+from auditor.profile.fingerprint import fingerprint, normalized_text
+from auditor.profile.hotspots import workload_findings
+from auditor.profile.live_findings import Thresholds
+from auditor.profile.plans import parameter_count, rewrite_typed_literals
+from auditor.profile.workload import StatementStats, Workload, is_workload_statement
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("postgresql://app:s3cr3t@db.internal:5432/shop", "postgresql://app:***@db.internal:5432/shop"),
+    ("postgres://app:p%40ss@h/db?sslmode=require", "postgres://app:***@h/db?sslmode=require"),
+    ("host=db user=app password=s3cr3t dbname=shop", "host=db user=app password=*** dbname=shop"),
+    ("host=db password = 'with space' dbname=shop", "host=db password = *** dbname=shop"),
+    ("postgresql://h/db?user=app&password=s3cr3t&sslmode=require",
+     "postgresql://h/db?user=app&password=***&sslmode=require"),
+    ("postgresql://app@h/db", "postgresql://app@h/db"),
+    ('FATAL: password authentication failed for user "app" (dsn postgresql://app:s3cr3t@h/db)',
+     'FATAL: password authentication failed for user "app" (dsn postgresql://app:***@h/db)'),
+])
+def test_redact_removes_every_password_form(text, expected):
+    assert redact(text) == expected
+
+
+def test_redact_removes_a_known_secret_wherever_it_appears():
+    assert redact("could not connect: s3cr3t-value rejected", ("s3cr3t-value",)) == "could not connect: *** rejected"
+
+
+def test_password_of_and_describe_target():
+    assert password_of("postgresql://app:s3cr3t@h:6543/db") == "s3cr3t"
+    assert password_of("host=h user=app password='a b' dbname=db") == "a b"
+    assert password_of("postgresql://app@h/db") == ""
+    assert describe_target("postgresql://app:s3cr3t@h:6543/db") == "app@h:6543/db"
+    assert describe_target("host=h dbname=db") == "h:5432/db"
+
+
+def test_resolve_dsn_prefers_the_option_then_audit_dsn_then_database_url(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://b/b")
+    monkeypatch.setenv("AUDIT_DSN", "postgresql://a/a")
+    assert resolve_dsn("postgresql://x/x") == "postgresql://x/x"
+    assert resolve_dsn(None) == "postgresql://a/a"
+    monkeypatch.delenv("AUDIT_DSN")
+    assert resolve_dsn(None) == "postgresql://b/b"
+    monkeypatch.delenv("DATABASE_URL")
+    assert resolve_dsn(None) is None
+
+
+@pytest.mark.parametrize("code,recorded", [
+    ("SELECT id, status FROM orders WHERE customer_id = %s AND status = 'paid' ORDER BY created_at DESC LIMIT 20",
+     "SELECT id, status FROM orders WHERE customer_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT $3"),
+    ("select * from t where d > now() - interval '2 days' and n = -1 and x in %s and b = true",
+     "select * from t where d > now() - INTERVAL $1 and n = $2 and x in ($3, $4,$5) and b = $6"),
+    ("UPDATE t SET a = %(a)s WHERE id = %(id)s", "UPDATE t SET a = $1 WHERE id = $2"),
+    ("SELECT a FROM t WHERE a = :name::text", "SELECT a FROM t WHERE a = $1::text"),
+    ("SELECT a FROM t WHERE a = ?  -- trailing comment", "SELECT a FROM t WHERE a = $1"),
+    ('SELECT "Q".a FROM "Q" WHERE a - 1 > 2;', 'SELECT "Q".a FROM "Q" WHERE a - $1 > $2'),
+])
+def test_code_text_and_pg_stat_statements_text_share_a_fingerprint(code, recorded):
+    assert fingerprint(code) == fingerprint(recorded), (normalized_text(code), normalized_text(recorded))
+
+
+@pytest.mark.parametrize("one,other", [
+    ("SELECT id FROM orders WHERE customer_id = $1", "SELECT id FROM orders WHERE account_id = $1"),
+    ("SELECT id FROM orders WHERE a = $1", "SELECT id FROM Orders2 WHERE a = $1"),
+    ('SELECT id FROM "Orders" WHERE a = $1', "SELECT id FROM orders WHERE a = $1"),
+    ("SELECT id FROM t WHERE a = $1 AND b = $2", "SELECT id FROM t WHERE a = $1 OR b = $2"),
+    ("SELECT id FROM t WHERE a - $1 > $2", "SELECT id FROM t WHERE a > $2"),
+])
+def test_different_statements_have_different_fingerprints(one, other):
+    assert fingerprint(one) != fingerprint(other)
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("SELECT 1 FROM t WHERE created_at > now() - INTERVAL $2", "SELECT 1 FROM t WHERE created_at > now() - $2::interval"),
+    ("SELECT 1 FROM t WHERE d >= DATE $1 AND ts < timestamp with time zone $2",
+     "SELECT 1 FROM t WHERE d >= $1::date AND ts < $2::timestamp with time zone"),
+    ("SELECT 1 FROM t WHERE a = $1", "SELECT 1 FROM t WHERE a = $1"),
+    ("SELECT interval_days FROM t WHERE n = $1", "SELECT interval_days FROM t WHERE n = $1"),
+])
+def test_typed_literals_become_casts(query, expected):
+    assert rewrite_typed_literals(query) == expected
+
+
+def test_parameter_count_ignores_strings():
+    assert parameter_count("SELECT $1, '$9' FROM t WHERE a = $3") == 3
+    assert parameter_count("SELECT 1") == 0
+
+
+def test_workload_statements_exclude_utility_and_catalog_statements():
+    assert is_workload_statement("SELECT id FROM orders WHERE id = $1")
+    assert is_workload_statement("/* app */ WITH x AS (SELECT 1) SELECT * FROM x")
+    assert is_workload_statement("UPDATE orders SET status = $1 WHERE id = $2")
+    for query in ("BEGIN", "SET application_name = $1", "EXPLAIN SELECT 1", "VACUUM ANALYZE orders",
+                  "SELECT * FROM pg_stat_statements", "SELECT current_setting($1)",
+                  "SELECT relname FROM pg_class WHERE oid = $1", "SELECT * FROM hypopg_create_index($1)"):
+        assert not is_workload_statement(query), query
+
+
+def _stats(queryid, query, calls, total_ms, rows, temp=0):
+    return StatementStats(queryid, query, calls, total_ms, total_ms / calls, rows, temp_blks_written=temp)
+
+
+def test_workload_rules_on_given_figures():
+    workload = Workload(available=True, statements=[
+        _stats(1, "SELECT id, total FROM books WHERE reference = $1", 60, 1800.0, 60),  # 60% of the time
+        _stats(2, "SELECT id, name FROM authors WHERE id = $1", 20_000, 600.0, 20_000),  # N+1
+        _stats(3, "UPDATE counters SET n = n + $1 WHERE id = $2", 20_000, 400.0, 20_000),  # a write: not N+1
+        _stats(4, "SELECT * FROM order_items WHERE order_id = $1", 5_000, 150.0, 200_000),  # 40 rows per call
+        _stats(5, "SELECT * FROM events ORDER BY payload->>$1", 2, 50.0, 20, temp=30_000),  # spills
+    ])
+    findings = workload_findings(workload, "shop", Thresholds(), {2: ["app/books.py:12"]})
+    assert sorted((f.rule, f.context["object"]) for f in findings) == [
+        ("PRF101", "statement 1"), ("PRF102", "statement 2"), ("PRF107", "statement 5")]
+    prf101 = next(f for f in findings if f.rule == "PRF101")
+    assert prf101.severity == "high"  # 60% of the time: one level up
+    assert prf101.message.startswith("60% of the database's execution time: 60 calls, 1,800 ms in total")
+    prf102 = next(f for f in findings if f.rule == "PRF102")
+    assert prf102.message == ("N+1 signature: 20,000 calls (44% of all calls) returning 1.00 rows each, 600 ms in "
+                              "total; sent from app/books.py:12")
+    assert prf102.context["live"]["calls"] == 20_000
+    assert next(f for f in findings if f.rule == "PRF107").message.startswith("wrote 234 MB of temporary files")
+
+
+def test_no_workload_findings_below_the_thresholds():
+    workload = Workload(available=True, statements=[
+        _stats(1, "SELECT id FROM t WHERE id = $1", 999, 10.0, 999),  # under 1,000 calls
+        _stats(2, "SELECT id FROM u WHERE id = $1", 2_000, 900.0, 2_000),  # 2,000 of 50,000 calls (4%)
+        _stats(3, "SELECT id FROM v WHERE a = $1", 47_001, 15.0, 470_010),  # 10 rows per call
+    ])
+    assert workload_findings(workload, "db", Thresholds(), {}) == []  # and none has 1 s and 20% of the time
