@@ -38,3 +38,11 @@ def test_properties_and_message_are_escaped():
 def test_nothing_to_report_is_empty_and_deterministic():
     assert render_github(ScanResult(root="r", findings=[], notes=[])) == ""
     assert render_github(handmade_result()) == render_github(handmade_result())
+
+
+def test_a_live_finding_is_annotated_without_a_file():
+    from tests.test_render_markdown import live_result
+
+    assert render_github(live_result()) == (
+        "::error title=PRF101 Expensive statement (high%2C P1)::db:shop statement 42: statement 42 takes 38%25 "
+        "of the database's time%0A%0AFix: index it\n")

@@ -145,3 +145,22 @@ def test_markdown_is_deterministic(analytics):
 
 def test_table_cells_escape_pipes_and_line_breaks():
     assert table_cell("a | b\n  c") == "a \\| b c"
+
+
+def live_result() -> ScanResult:
+    """A scan with one finding of the live profiler: about a database object, on no line of code."""
+    live = Finding(rule="PRF101", title="Expensive statement", category="live", severity="high", confidence="high",
+                   path="db:shop", line=0, column=0, end_line=0, function="statement 42",
+                   message="statement 42 takes 38% of the database's time", remediation="index it",
+                   effort="medium", excerpt="SELECT * FROM orders WHERE status = $1",
+                   context={"object": "statement 42", "live": {"calls": 9000, "total_ms": 1234.5}},
+                   priority="P1")
+    assign_fingerprints([live])
+    return ScanResult(root="shop", findings=[live], notes=[], metrics={})
+
+
+def test_a_live_finding_has_no_line():
+    text = render_markdown(live_result())
+    assert "#### PRF101 Expensive statement: `db:shop`\n" in text
+    assert "- live figures: calls 9000, total_ms 1234.5\n" in text
+    assert "```sql\nSELECT * FROM orders WHERE status = $1\n```" in text

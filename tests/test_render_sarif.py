@@ -15,7 +15,7 @@ from auditor.config import Config
 from auditor.render.sarif import FINGERPRINT_KEY, render_sarif, to_sarif
 from auditor.rules import load_rules
 from auditor.scan import run_scan
-from tests.test_render_markdown import handmade_result
+from tests.test_render_markdown import handmade_result, live_result
 from tests.test_sample_projects import SAMPLES
 
 OFFICIAL_ID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -105,3 +105,9 @@ def test_levels_precision_code_flows_and_properties(schema):
     assert notes == [{"level": "warning", "message": {"text": "syntax error at line 1"},
                       "locations": [{"physicalLocation": {"artifactLocation": {"uri": "bad.py",
                                                                                "uriBaseId": "%SRCROOT%"}}}]}]
+
+
+def test_a_live_finding_has_a_location_without_region(schema):
+    log = to_sarif(live_result())
+    validate(schema, log)
+    assert log["runs"][0]["results"][0]["locations"] == [{"physicalLocation": {"artifactLocation": {"uri": "db:shop"}}}]

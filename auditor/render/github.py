@@ -27,13 +27,17 @@ def render_github(result: ScanResult) -> str:
     """One annotation line per finding, then one ``::warning`` per note; empty when there is nothing."""
     lines = []
     for finding in result.findings:
-        properties = [("file", finding.path), ("line", finding.line)]
-        if finding.end_line and finding.end_line > finding.line:
-            properties.append(("endLine", finding.end_line))
-        if finding.column:
-            properties.append(("col", finding.column + 1))
+        properties = []
+        if finding.line > 0:  # live findings are about a database object, not a line of code
+            properties += [("file", finding.path), ("line", finding.line)]
+            if finding.end_line and finding.end_line > finding.line:
+                properties.append(("endLine", finding.end_line))
+            if finding.column:
+                properties.append(("col", finding.column + 1))
         properties.append(("title", f"{finding.rule} {finding.title} ({finding.severity}, {finding.priority})"))
         message = f"{finding.message}\n\nFix: {finding.remediation}"
+        if finding.line <= 0:
+            message = f"{finding.path} {finding.function}: {message}"
         if len(finding.chain) > 1:
             message += "\n\nEvidence: " + " → ".join(finding.chain)
         lines.append(_command(COMMANDS.get(finding.severity, "warning"), properties, message))

@@ -97,9 +97,12 @@ def format_workload(workload) -> str:
         parts.append(f"{_figure(workload['mean_ms'], 2)} ms per call")
     if "rows_per_call" in workload:
         parts.append(f"{_figure(workload['rows_per_call'], 1)} rows per call")
-    known = {"calls", "total_ms", "mean_ms", "rows_per_call"}
+    known = {"calls", "total_ms", "mean_ms", "rows_per_call", "raised_from"}
     parts += [f"{key} {_plain(value)}" for key, value in sorted(workload.items()) if key not in known]
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if workload.get("raised_from"):
+        text += f" (severity raised from {workload['raised_from']} by these figures)"
+    return text
 
 
 def format_cost(cost) -> str:
@@ -154,11 +157,13 @@ def finding_view(finding, number: int) -> dict:
     view.update({
         "number": number,
         "anchor": f"finding-{number}",
+        "location": f"{finding.path}:{finding.line}" if finding.line > 0 else finding.path,
         "language": excerpt_language(finding),
         "hops": [split_hop(hop) for hop in finding.chain] if len(finding.chain) > 1 else [],
         "request_path": [str(hop) for hop in context.get("request_path") or []],
         "workload": format_workload(context.get("workload")),
         "cost": format_cost(context.get("cost")),
+        "live": _plain(context["live"]) if isinstance(context.get("live"), dict) and context["live"] else "",
         "ddl": context.get("ddl") if isinstance(context.get("ddl"), str) else "",
         "quadrant": quadrant(finding.severity, finding.effort),
     })

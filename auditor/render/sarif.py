@@ -54,7 +54,13 @@ def _problem_severity(severity: str) -> str:
 
 
 def _location(path: str, line: int, end_line: int = 0, column: int = 0, snippet: str = "", message: str = "") -> dict:
-    region = {"startLine": max(line, 1)}
+    """A physical location; without a region when ``line`` is 0 (a live finding about a database object)."""
+    if line <= 0:
+        location = {"physicalLocation": {"artifactLocation": {"uri": path}}}
+        if message:
+            location["message"] = {"text": message}
+        return location
+    region = {"startLine": line}
     if column:
         region["startColumn"] = column + 1
     if end_line and end_line >= line:
