@@ -147,6 +147,23 @@ def test_retry_around_a_non_llm_call_is_silent(scan):
     assert found(result, "LLM107") == []
 
 
+def test_retry_on_http_library_errors_around_an_sdk_call_never_fires(scan):
+    result = scan({"app.py": '''
+        import requests
+        from openai import OpenAI
+        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+        client = OpenAI(timeout=30)
+
+
+        @retry(retry=retry_if_exception_type(requests.exceptions.HTTPError), wait=wait_random_exponential(max=10),
+               stop=stop_after_attempt(5))
+        def embed(docs):
+            return client.embeddings.create(input=docs, model="text-embedding-3-small")
+    '''})
+    assert found(result, "LLM107") == []
+
+
 # ------------------------------------------------------------------ LLM108
 def test_volatile_prefix_before_a_long_constant_in_another_module(scan):
     result = scan({

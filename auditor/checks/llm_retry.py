@@ -35,6 +35,8 @@ RETRY_DECORATORS = {
 }
 _BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 _RANGE = re.compile(r"^range\(\s*(\d+)\s*\)$")
+# Errors of HTTP libraries: an SDK call raises its own exception classes, never these.
+_HTTP_LIBRARIES = {"requests", "httpx", "aiohttp", "urllib3", "urllib"}
 
 
 def check_llm_retries(program: Program) -> Iterator[Finding]:
@@ -61,7 +63,7 @@ def check_llm_retries(program: Program) -> Iterator[Finding]:
                 "backoff": loop.sleeps,
                 "bounded": loop.bounded,
                 "broad": loop.broad,
-                "caught": loop.caught,
+                "exceptions": [_qualified(facts, name) for name in loop.caught],
                 "lines": {line for line, _ in loop.calls},
             }
             yield from _retried_calls(program, model, function, policy, reported)
@@ -87,6 +89,10 @@ def _retried_calls(program: Program, model: LlmModel, function, policy: dict, re
 
 
 def _finding(program: Program, model: LlmModel, function, info, chain: list, llm_call, policy: dict) -> Optional[Finding]:
+    exceptions = policy.get("exceptions") or []
+    if exceptions and llm_call.kind != "http" and all(
+            name.split(".")[0] in _HTTP_LIBRARIES for name in exceptions):
+        return None  # retries on ``requests``/``httpx`` errors, which an SDK call does not raise: it never retries
     problems = []
     if not policy["bounded"]:
         problems.append("it has no limit: a persistent error (invalid key, exhausted quota) retries forever")
@@ -169,14 +175,19 @@ def _decorator_policy(facts, text: str) -> Optional[dict]:
     how = f"`@{text if len(text) <= 80 else text[:77] + '...'}`"
     if library == "tenacity":
         retry = keywords.get("retry")
-        return _policy(how, attempts=_tenacity_attempts(keywords.get("stop")), backoff="wait" in keywords,
-                       bounded="stop" in keywords,
-                       broad=retry is None or _broad_retry(retry))
+        policy = _policy(how, attempts=_tenacity_attempts(keywords.get("stop")), backoff="wait" in keywords,
+                         bounded="stop" in keywords, broad=retry is None or _broad_retry(retry))
+        if isinstance(retry, ast.Call) and _dotted(retry.func).endswith("retry_if_exception_type") and retry.args:
+            policy["exceptions"] = _exception_names(facts, retry.args[0])
+        return policy
     if library == "backoff":
         exceptions = positional[1] if len(positional) > 1 else keywords.get("exception")
         bounded = any(k in keywords and not _is_none(keywords[k]) for k in ("max_tries", "max_time"))
-        return _policy(how, attempts=_int(keywords.get("max_tries")), backoff=True, bounded=bounded,
-                       broad=exceptions is None or _names_broad(exceptions))
+        policy = _policy(how, attempts=_int(keywords.get("max_tries")), backoff=True, bounded=bounded,
+                         broad=exceptions is None or _names_broad(exceptions))
+        if exceptions is not None:
+            policy["exceptions"] = _exception_names(facts, exceptions)
+        return policy
     if library == "retrying":
         bounded = any(k in keywords for k in ("stop_max_attempt_number", "stop_max_delay", "stop_func", "stop"))
         backoff = any(k.startswith("wait") for k in keywords)
@@ -214,6 +225,18 @@ def _broad_retry(retry: ast.expr) -> bool:
     if isinstance(retry, ast.Call) and _dotted(retry.func).endswith("retry_if_exception"):
         return False
     return isinstance(retry, ast.Attribute) and retry.attr == "retry_any"
+
+
+def _exception_names(facts, node: ast.expr) -> list:
+    """Qualified names of the exception classes in ``X`` or ``(X, Y)``."""
+    names = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+    return [_qualified(facts, _dotted(n)) for n in names if _dotted(n)]
+
+
+def _qualified(facts, name: str) -> str:
+    head, _, rest = name.partition(".")
+    qualified = facts.imports.get(head, head)
+    return f"{qualified}.{rest}" if rest else qualified
 
 
 def _names_broad(node: ast.expr) -> bool:

@@ -1,0 +1,1 @@
+"""AI analytics service: natural-language insights over product and support data."""
