@@ -10,13 +10,15 @@ from typing import Optional
 
 import yaml
 
+from auditor.llm.settings import LlmSettingsError, parse_prices, parse_traffic
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests", "dialect", "select", "ignore",
-              "per-path-ignores", "severity", "schema"}
+              "per-path-ignores", "severity", "schema", "llm-functions", "llm-prices", "llm-traffic"}
 CONFIG_NAMES = (".audit.yml", ".audit.yaml", "pyproject.toml")
 ALL_RULES = ("*", "ALL")  # rule selectors that mean every rule
 DIALECTS = ("postgres", "redshift", "snowflake", "mysql", "sqlite")
@@ -42,6 +44,9 @@ class Config:
     per_path_ignores: dict = field(default_factory=dict)  # glob relative to the config file -> rule ids
     severity: dict = field(default_factory=dict)  # rule id or prefix -> severity
     schema: list = field(default_factory=list)  # absolute paths of extra DDL files or directories
+    llm_functions: list = field(default_factory=list)  # in-house functions that make an LLM call
+    llm_prices: dict = field(default_factory=dict)  # model -> price row (auditor.llm.settings)
+    llm_traffic: dict = field(default_factory=dict)  # traffic assumptions: dollars only with these
     source: str = ""
     # Set by the command line, applied over every (also nested) configuration of the scan.
     cli_select: Optional[list] = None  # --select: replaces ``select``
@@ -155,6 +160,12 @@ def _build(data: dict, path: Path) -> Config:
     if not isinstance(dialect, str) or dialect.lower() not in DIALECTS:
         raise ConfigError(f"{path}: 'dialect' must be one of {', '.join(DIALECTS)}")
     config.dialect = dialect.lower()
+    config.llm_functions = _string_list(path, "llm-functions", data.get("llm-functions"))
+    try:
+        config.llm_prices = parse_prices(data.get("llm-prices"))
+        config.llm_traffic = parse_traffic(data.get("llm-traffic"))
+    except LlmSettingsError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return config
 
 

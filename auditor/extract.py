@@ -211,8 +211,7 @@ class FactExtractor:
                 for arg in node.args[:_MAX_ARG_VALS]
                 if arg.keyword is None and not arg.star
             )
-            line, col, _ = self._span(node)
-            return extend(self.value(node.func, depth + 1), ("call", f"{self.facts.path}:{line}:{col}", args))
+            return extend(self.value(node.func, depth + 1), ("call", self._site(node), args))
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             operands = (self.value(node.left, depth + 1), self.value(node.right, depth + 1))
             return ("pipe:", (("operands", "", operands),))
@@ -818,8 +817,14 @@ class FactExtractor:
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
 
+    def _site(self, node: cst.Call) -> str:
+        """The call's identity in values: its file and byte span (chained calls share a start)."""
+        span = self.spans[node]
+        return f"{self.facts.path}:{span.start}:{span.length}"
+
     def _record_arguments(self, node: cst.Call, call: Call) -> None:
         """Keyword arguments and the first positional ones as literal trees; names read by prompts."""
+        call.site = self._site(node)
         position = 0
         for arg in node.args[:_MAX_KWARGS]:
             if arg.keyword is not None:

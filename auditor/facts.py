@@ -22,7 +22,7 @@ from typing import Optional
 #   "?"                     unknown
 # Steps: ("attr", name, ()), ("call", site, args), ("iter", "", ()), ("enter", "", ())
 # where args is a tuple of Val (positional) and ("kw", name, Val) entries are not kept; a call's
-# site is "path:line:col" of the call (the Call fact there has its keyword arguments).
+# site is the ``Call.site`` of the call (that Call fact has its keyword arguments).
 Step = tuple
 Val = tuple
 
@@ -94,6 +94,7 @@ class Call:
     arg_trees: list = field(default_factory=list)  # literal trees of the first positional arguments
     # (a local name holding a string becomes that string)
     arg_names: dict = field(default_factory=dict)  # "0" or a prompt-like keyword -> names it reads
+    site: str = ""  # "path:offset:length" of the call: how the ("call", site, args) steps of values name it
 
 
 @dataclass

@@ -210,7 +210,8 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     jobs = jobs or os.cpu_count() or 1
     progress = progress_factory(len(found.files)) if progress_factory else None
     all_facts = extract_all(root, found.files, jobs, progress)
-    catalog = load_catalog(config.queries, config.connections)
+    catalog = load_catalog(config.queries, config.connections, config.llm_functions, config.llm_prices,
+                           config.llm_traffic)
     program = Program(all_facts, catalog)
     production = (lambda path: True) if config.include_tests else (lambda path: not is_test_path(path))
     extra_ddl, schema_notes = schema_texts(root, config.schema, found.sql_files)

@@ -15,7 +15,7 @@ into an abstract type (a tuple whose first item is its kind):
 * ``("bound", base, m)`` a method of one of the ORM types above, before it is called
 
 An LLM client (a factory marked ``client: true`` in ``rules/catalog/llm.yaml``) keeps the sites
-("path:line:col") of the calls that built and configured it as a third item: ``("cat", T,
+(``Call.site``) of the calls that built and configured it as a third item: ``("cat", T,
 sites)`` and ``("method", T, m, sites)``, so that a billable call can find its client's arguments.
 """
 

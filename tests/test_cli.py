@@ -15,7 +15,7 @@ from tests.conftest import REPO_ROOT, write_tree
 
 ANALYTICS = REPO_ROOT / "sample_projects" / "analytics_flask"
 RULE_IDS = ["DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203", "IDX101", "IDX102",
-            "LLM107", "LLM108", "LLM109", "LLM110", "SQL101", "SQL102", "SQL103", "SQL104",
+            "LLM101", "LLM102", "LLM103", "LLM104", "LLM105", "LLM106", "LLM107", "LLM108", "LLM109", "LLM110", "SQL101", "SQL102", "SQL103", "SQL104",
             "SQL105", "SQL106", "SQL107"]
 
 # One DB101 (severity high, not reachable from a request handler, so not raised to critical) at line 4.

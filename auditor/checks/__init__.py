@@ -5,7 +5,11 @@ from __future__ import annotations
 from auditor.checks.connections import check_connections
 from auditor.checks.indexes import check_indexes
 from auditor.checks.lazy_loads import check_lazy_loads
+from auditor.checks.llm_cache import check_llm_response_cache
+from auditor.checks.llm_clients import check_llm_clients
 from auditor.checks.llm_health import check_llm_health
+from auditor.checks.llm_limits import check_llm_limits
+from auditor.checks.llm_loops import check_llm_loops
 from auditor.checks.llm_prompt_cache import check_prompt_cache
 from auditor.checks.llm_retry import check_llm_retries
 from auditor.checks.llm_sql import check_llm_sql
@@ -14,7 +18,8 @@ from auditor.checks.sql_rules import check_sql
 from auditor.link import Program
 
 CHECKS = (check_queries_in_loops, check_lazy_loads, check_connections, check_sql, check_indexes,
-          check_llm_sql, check_llm_retries, check_prompt_cache, check_llm_health)
+          check_llm_sql, check_llm_retries, check_prompt_cache, check_llm_health, check_llm_response_cache,
+          check_llm_clients, check_llm_loops, check_llm_limits)
 
 
 def run_checks(program: Program) -> list:

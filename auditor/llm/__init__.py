@@ -25,7 +25,7 @@ How a check uses it::
         llm_call.hidden                   # a **kwargs on the call or its client may set the rest
         llm_call.constructor              # ClientSite of the client's constructor, when in the project
         llm_call.info, .function          # the linker's CallInfo and the enclosing Function
-    model.clients                         # "path:line:col" -> ClientSite (every constructor call)
+    model.clients                         # Call.site -> ClientSite (every constructor call)
     model.call_of(info)                   # the LlmCall of a CallInfo classified "llm", or None
     model.terminal(info)                  # the LlmCall a call reaches directly or through helpers
     model.provider_info("ollama")         # llm.yaml's defaults: cap, timeout (s or "none"), billed

@@ -33,6 +33,7 @@ class Arg:
     source: str  # "call", or "client" when it comes from a constructor/bind/with_options
     line: int
     known: bool = True
+    name: str = ""  # the argument as found, dotted inside a container ("options.num_predict")
 
     def number(self) -> Optional[float]:
         """The value as a number, or None (unknown, an expression, ``None``)."""
@@ -126,11 +127,10 @@ class LlmModel:
     def __init__(self, program: "Program") -> None:
         self.program = program
         self.catalog = program.catalog
-        self.by_site: dict = {}  # "path:line:col" -> CallInfo of every call
+        self.by_site: dict = {}  # Call.site -> CallInfo of every call
         for infos in program.calls.values():
             for info in infos:
-                call = info.call
-                self.by_site[f"{info.path}:{call.line}:{call.col}"] = info
+                self.by_site[info.call.site] = info
         self.clients: dict = {}  # site -> ClientSite
         self.calls: list = []
         self._by_info: dict = {}
@@ -270,7 +270,7 @@ def llm_model(program: "Program") -> LlmModel:
 
 
 def _site(info: "CallInfo") -> str:
-    return f"{info.path}:{info.call.line}:{info.call.col}"
+    return info.call.site
 
 
 def _sites_of(callee: tuple) -> tuple:
@@ -291,12 +291,12 @@ def _find(call: Call, names: list, source: str) -> Optional[Arg]:
         value = call.kwargs[head]
         for key in rest:
             if not _is_literal_container(value):
-                return Arg(None, source, call.line, known=False)  # ``options=opts``: cannot tell
+                return Arg(None, source, call.line, known=False, name=name)  # ``options=opts``: cannot tell
             value = _member(value, key)
             if value is _ABSENT:
                 break
         if value is not _ABSENT:
-            return Arg(value, source, call.line)
+            return Arg(value, source, call.line, name=name)
     return None
 
 
