@@ -149,6 +149,10 @@ def test_top_queries_by_estimated_credits(report):
     assert top[0]["estimated_credits"] == round(4_769_015 / 3_600_000 * 4, 4) == 5.2989
     assert top[0]["runs"] == 3 and top[0]["warehouses"] == ["TRANSFORM_WH"]
     assert "size" in document["credits_note"] and "EXECUTION_TIME" in document["credits_note"]
+    # by elapsed time the dashboard tiles (8 runs each) come before the cheaper-per-second classification
+    assert [(q["key"], q["elapsed_ms"]) for q in document["top_by_elapsed"][:5]] == [
+        (SPILLING, 4_771_715), (PRUNED, 689_463), (SUMMARIZE, 599_780),
+        ("04f07cd9493a89bd180b23c35257e2a7", 125_554), ("652c7c7ab11fb27f86af8ffb6628b1fe", 124_463)]
     cost = _finding(document, "PRF201", f"query {SPILLING}")
     assert cost["message"].startswith("Query #1 by estimated warehouse credits: 5.30 credits (74% of the window's "
                                       "estimated 7.15) over 3 runs, 4,771.7 s elapsed")
@@ -226,6 +230,7 @@ def test_markdown_and_terminal_reports(account, env, capsys, tmp_path):
                           "`SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY`")
     assert "| SNOWFLAKE.CORTEX.SUMMARIZE | 2 | 599.8 s | 0.166 |" in out
     assert "### P1 high PRF202: Filtered Snowflake query scans most micro-partitions of a large table" in out
+    assert "## Top 10 queries by elapsed time" in out
     target = tmp_path / "profile.txt"
     code, out, err = _profile(capsys, "terminal", output=target)
     assert (code, out) == (1, "")
@@ -321,3 +326,23 @@ def test_falls_back_to_the_table_function(empty_account, env, capsys, monkeypatc
         "INFORMATION_SCHEMA.QUERY_HISTORY() has no PARTITIONS_SCANNED, PARTITIONS_TOTAL: pruning not checked",
         "INFORMATION_SCHEMA.QUERY_HISTORY() has no BYTES_SPILLED_TO_LOCAL_STORAGE, BYTES_SPILLED_TO_REMOTE_STORAGE: "
         "spilling not checked"]
+
+
+def test_audit_profile_snowflake_command(account, tmp_path):
+    """The command as a user runs it, in its own process, talking HTTP to the fake account."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("SNOWFLAKE_")}
+    environ.update(SNOWFLAKE_ACCOUNT="acme-prod", SNOWFLAKE_USER="auditor", SNOWFLAKE_PASSWORD=PASSWORD,
+                   SNOWFLAKE_HOST=account["host"], SNOWFLAKE_PORT=str(account["port"]), SNOWFLAKE_PROTOCOL="http",
+                   SNOWFLAKE_HOME=str(tmp_path))
+    target = tmp_path / "profile.md"
+    result = subprocess.run([sys.executable, "-m", "auditor", "profile", "--snowflake", "--top", "3", "-o", str(target)],
+                            capture_output=True, text=True, env=environ, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"wrote {target} (8 findings)\n")
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# Snowflake workload profile\n")
+    assert "## Top 3 queries by estimated credits" in text
+    assert PASSWORD not in text

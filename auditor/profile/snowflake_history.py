@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from auditor.profile.snowflake_connect import QUERY_TAG, SnowflakeSetupError
+from auditor.profile.snowflake_connect import QUERY_TAG, SnowflakeSetupError, one_line
 
 ACCOUNT_USAGE = "SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY"
 INFORMATION_SCHEMA = "INFORMATION_SCHEMA.QUERY_HISTORY()"
 HISTORY_DAYS = 7  # the table function keeps 7 days; the view is read over the same window
 ROW_LIMIT = 100_000  # most recent queries read; older ones in the window are left out (and said so)
+FUNCTION_ROW_LIMIT = 10_000  # the table function's maximum RESULT_LIMIT
 
 # The documented columns of the ACCOUNT_USAGE view that the profiler reads (times in milliseconds).
 COLUMNS = (
@@ -38,7 +39,7 @@ ACCOUNT_USAGE_SQL = (
 INFORMATION_SCHEMA_SQL = (
     "SELECT * FROM TABLE(INFORMATION_SCHEMA.QUERY_HISTORY("
     f"END_TIME_RANGE_START => DATEADD('day', -{HISTORY_DAYS}, CURRENT_TIMESTAMP()), "
-    "RESULT_LIMIT => 10000)) ORDER BY START_TIME DESC"
+    f"RESULT_LIMIT => {FUNCTION_ROW_LIMIT})) ORDER BY START_TIME DESC"
 )
 
 
@@ -91,22 +92,22 @@ def read_history(conn) -> History:
             rows = cursor.execute(ACCOUNT_USAGE_SQL).fetchall()
             source = ACCOUNT_USAGE
         except ProgrammingError as exc:
-            first = _first_line(exc)
+            first = one_line(exc, {})
             try:
                 rows = cursor.execute(INFORMATION_SCHEMA_SQL).fetchall()
             except ProgrammingError as second:
                 raise SnowflakeSetupError(
                     f"cannot read query history: {ACCOUNT_USAGE}: {first}; {INFORMATION_SCHEMA}: "
-                    f"{_first_line(second)} (grant IMPORTED PRIVILEGES ON DATABASE SNOWFLAKE to the role, "
+                    f"{one_line(second, {})} (grant IMPORTED PRIVILEGES ON DATABASE SNOWFLAKE to the role, "
                     "or set SNOWFLAKE_DATABASE for the table function)") from None
             source = INFORMATION_SCHEMA
             notes.append(
                 f"{ACCOUNT_USAGE} is not readable ({first}); read {INFORMATION_SCHEMA} instead: at most "
-                f"{HISTORY_DAYS} days and 10,000 queries, only those this role may see. Grant IMPORTED "
+                f"{HISTORY_DAYS} days and {FUNCTION_ROW_LIMIT:,} queries, only those this role may see. Grant IMPORTED "
                 "PRIVILEGES ON DATABASE SNOWFLAKE (or the SNOWFLAKE.GOVERNANCE_VIEWER database role) for "
                 "the whole account's history.")
     except Error as exc:  # the connection dropped, the statement timed out...
-        raise SnowflakeSetupError(f"cannot read query history: {_first_line(exc)}") from None
+        raise SnowflakeSetupError(f"cannot read query history: {one_line(exc, {})}") from None
     finally:
         cursor.close()
     if source == ACCOUNT_USAGE and len(rows) >= ROW_LIMIT:
@@ -165,7 +166,3 @@ def _number(value) -> float:
 def _optional(row: dict, column: str) -> Optional[float]:
     return _number(row.get(column)) if column in row else None
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:200]

@@ -38,6 +38,8 @@ def to_document(profile: Profile, top: int) -> dict:
         "credits_note": CREDITS_NOTE,
         "top_queries": [{"key": g.key, "query_type": g.query_type, "text": g.text, **g.figures()}
                         for g in profile.groups[:top]],
+        "top_by_elapsed": [{"key": g.key, "runs": g.runs, "elapsed_ms": round(g.elapsed_ms)}
+                           for g in by_elapsed(profile)[:top]],
         "warehouses": [{"name": w.name, "size": SIZE_NAMES.get(w.size, ""), "queries": w.queries,
                         "elapsed_ms": round(w.elapsed_ms), "estimated_credits": round(w.credits, 4),
                         "queued_queries": w.queued_queries, "queued_overload_ms": round(w.queued_overload_ms)}
@@ -47,6 +49,11 @@ def to_document(profile: Profile, top: int) -> dict:
         "findings": [finding.to_dict() for finding in profile.findings],
         "notes": list(profile.notes),
     }
+
+
+def by_elapsed(profile: Profile) -> list:
+    """The query groups, longest total elapsed time first."""
+    return sorted(profile.groups, key=lambda g: (-g.elapsed_ms, g.key))
 
 
 def render_json(profile: Profile, top: int) -> str:
@@ -61,11 +68,13 @@ def render_markdown(profile: Profile, top: int) -> str:
              f"from `{profile.source}`: {seconds(profile.total_elapsed_ms)} elapsed, about "
              f"{profile.total_credits:,.2f} warehouse credits (estimated). {len(profile.findings)} findings.", "",
              f"> {CREDITS_NOTE}", "", f"## Top {min(top, len(profile.groups))} queries by estimated credits", "",
-             "| # | runs | elapsed | per run | est. credits | scanned | query |", "|---|---|---|---|---|---|---|"]
-    for position, group in enumerate(profile.groups[:top], start=1):
-        lines.append(f"| {position} | {group.runs:,} | {seconds(group.elapsed_ms)} | "
-                     f"{seconds(group.elapsed_ms / group.runs)} | {group.credits:,.3f} | "
-                     f"{_partitions(group)} | `{_cell(short(group.text, 100))}` |")
+             "| # | runs | elapsed | per run | est. credits | partitions scanned | query |",
+             "|---|---|---|---|---|---|---|"]
+    lines += _group_rows(profile.groups[:top])
+    lines += ["", f"## Top {min(top, len(profile.groups))} queries by elapsed time", "",
+              "| # | runs | elapsed | per run | est. credits | partitions scanned | query |",
+              "|---|---|---|---|---|---|---|"]
+    lines += _group_rows(by_elapsed(profile)[:top])
     lines += ["", "## Warehouses", "", "| warehouse | size | queries | elapsed | est. credits | queued (overload) |",
               "|---|---|---|---|---|---|"]
     for load in profile.warehouses:
@@ -140,6 +149,12 @@ def render_terminal(profile: Profile, console: Console, top: int) -> None:
         console.print(f"\n… {len(profile.findings) - top} more findings; --format markdown -o profile.md shows all.")
     for note in profile.notes:
         console.print(Text(f"note: {note}", style="yellow"))
+
+
+def _group_rows(groups: list) -> list:
+    return [f"| {position} | {group.runs:,} | {seconds(group.elapsed_ms)} | {seconds(group.elapsed_ms / group.runs)} | "
+            f"{group.credits:,.3f} | {_partitions(group)} | `{_cell(short(group.text, 100))}` |"
+            for position, group in enumerate(groups, start=1)]
 
 
 def _partitions(group) -> str:
