@@ -55,18 +55,22 @@ def check_blocking_calls(program: Program) -> list:
 
 
 def _blocking_chain(program: Program, info: CallInfo) -> tuple:
-    """(chain, terminal call) showing that ``info`` blocks, or (None, None)."""
+    """(chain, terminal call, through a memoized function) showing that ``info`` blocks, or Nones.
+
+    A memoized helper still blocks on every cache miss, so its summary counts here."""
+    hop = Hop(info.path, info.call.line, f"{info.call.text}()")
     if info.io and not info.io_async:
-        return [Hop(info.path, info.call.line, f"{info.call.text}()")], info
-    chain = program.effect_chain(info, "blocks")
-    if chain is None:
-        return None, None
-    return chain, program.terminal(info, "blocks")
+        return [hop], info, False
+    for target in info.targets:
+        summary = program.summaries.get(target)
+        if summary is not None and "blocks" in summary.chains:
+            return [hop] + summary.chains["blocks"], summary.terminal["blocks"], target in program.cached
+    return None, None, False
 
 
 def _blocks(program: Program, function, info: CallInfo):
     """ASY101: a call that blocks the event loop, directly or through sync helpers."""
-    chain, terminal = _blocking_chain(program, info)
+    chain, terminal, memoized = _blocking_chain(program, info)
     if chain is None or terminal.call.sql == ":memory:":
         return None
     call = info.call
@@ -81,6 +85,8 @@ def _blocks(program: Program, function, info: CallInfo):
     else:
         message = (f"`{call.text}()` is {what} inside `async def {function.name}()`: it blocks the event loop, "
                    f"so every other request and task waits until it returns.")
+    if memoized:
+        message += f" `{call.text}()` is memoized, so this happens on each cache miss."
     local = terminal.effect == "connect-local" or terminal.local
     if local:
         message += " (SQLite is in-process: usually short, but still file I/O on the loop.)"
