@@ -28,6 +28,7 @@ class Catalog:
     llm: dict = field(default_factory=dict)  # llm.yaml's providers, arguments, http endpoints
     llm_prices: dict = field(default_factory=dict)  # the user's ``llm-prices`` rows (model -> row)
     llm_traffic: dict = field(default_factory=dict)  # the user's ``llm-traffic`` assumptions
+    blocking: dict = field(default_factory=dict)  # blocking.yaml's ``db`` section (sync and async drivers)
 
     def type_info(self, name: str) -> dict:
         """The catalog entry of a type, or an empty dict."""
@@ -107,6 +108,7 @@ def load_catalog(extra_queries: Optional[list] = None, extra_connections: Option
         annotations=dict(data.get("annotations") or {}),
     )
     _merge_llm(catalog)
+    _merge_blocking(catalog)
     for name in llm_functions or []:
         catalog.factories[name] = {"effect": "llm", "kind": "chat", "provider": "custom"}
     catalog.llm_prices = dict(llm_prices or {})
@@ -128,3 +130,14 @@ def _merge_llm(catalog: Catalog) -> None:
         for name, entry in (data.get(key) or {}).items():
             target.setdefault(name, entry)
     catalog.llm = {key: data.get(key) or {} for key in ("providers", "arguments", "http")}
+
+
+def _merge_blocking(catalog: Catalog) -> None:
+    """Add ``blocking.yaml``'s I/O clients and calls (the database and LLM catalogs win a clash)."""
+    with open(rules_dir() / "catalog" / "blocking.yaml", encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    for key in ("factories", "types"):
+        target = getattr(catalog, key)
+        for name, entry in (data.get(key) or {}).items():
+            target.setdefault(name, entry)
+    catalog.blocking = {"db": data.get("db") or {}}

@@ -66,6 +66,9 @@ _QUERY_BASES = {"objects", "query", "select", "session.query", "db.session.query
 # Keyword arguments that carry the statement when it is not the first positional argument.
 _SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
+_PLAIN_MAPPINGS = {"dict", "defaultdict", "OrderedDict"}
+_COMPARISON_TEXT = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!=",
+                    cst.GreaterThan: ">", cst.GreaterThanEqual: ">="}
 # Arguments whose names are recorded per call (prompt provenance for the LLM checks).
 _PROMPT_KEYWORDS = {"messages", "prompt", "input", "inputs", "contents", "content", "message", "text", "texts",
                     "system", "query", "question", "body", "json", "data"}
@@ -95,6 +98,10 @@ class _Scope:
         self.leaving: list = []  # loop depth at each enclosing return/raise being visited
         self.strings: dict = {}  # local name -> the SqlText (or fragment) it holds
         self.chains: dict = {}  # local name -> the QueryChain it was last bound to
+        self.block: tuple = ()  # (block, index) of the statement being visited
+        self.header = ""  # the ``with`` statement whose body block is visited next
+        self.assigning: list = []  # names bound by each enclosing assignment being visited
+        self.lambda_depth = 0
 
 
 # Nodes whose dataclass fields are not in source order.
@@ -130,6 +137,7 @@ class FactExtractor:
         self.role_stack: list = []  # (role, bound_to) for the call being visited next
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
         self.awaited: set = set()  # id() of calls that are awaited
+        self.comparisons: dict = {}  # id() of a call compared with a number -> "<= 0"
         self.in_schema_call = False
         self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
         self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
@@ -436,7 +444,13 @@ class FactExtractor:
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        names = target_names(node.target)
+        self.scope.assigning.append(names)
         self.walk(node.value)
+        self.scope.assigning.pop()
+        roots = names or [(_container_text(node.target) or ".").split(".")[0]]
+        for loop in self.scope.loop_stack:
+            loop.stores.extend([name, self._line(node)] for name in roots if name)
         held = None
         if isinstance(node.target, cst.Name) and isinstance(node.operator, cst.AddAssign):
             held = self.scope.strings.get(node.target.value)
@@ -468,7 +482,11 @@ class FactExtractor:
             bound = targets[0].value
             if bound in self.scope.function.globals_declared:
                 role = "store"
+        stored = [_container_text(t).split(".")[0] for t in targets if isinstance(t, (cst.Attribute, cst.Subscript))]
+        self.scope.assigning.append(names + [name for name in stored if name])
         self._visit_with_role(value, role, bound)
+        self.scope.assigning.pop()
+        self._record_stores(targets, value)
         for target in targets:
             if isinstance(target, cst.Subscript):
                 self.scope.function.key_ops.append(["store", callee_text(target.value), self._line(target)])
@@ -510,6 +528,83 @@ class FactExtractor:
                 for name in target_names(target):
                     self._bind(name, UNKNOWN)
 
+    def _record_stores(self, targets: list, value: cst.BaseExpression) -> None:
+        """Loop stores, ``container[key] = ...`` stores and plain mappings assigned to a name."""
+        line = self._line(value)
+        function = self.scope.function
+        for target in targets:
+            roots = target_names(target) or [(_container_text(target) or ".").split(".")[0]]
+            for loop in self.scope.loop_stack:
+                loop.stores.extend([name, line] for name in roots if name)
+            if isinstance(target, cst.Subscript):
+                key = target.slice[0].slice if len(target.slice) == 1 else None
+                function.item_stores.append([_container_text(target), line, self._key_kind(key)])
+            kind = _mapping_kind(value)
+            text = dotted(target)
+            if text and self.class_stack and len(self.scopes) == 1:
+                text = f"{self.class_stack[-1].qualname}.{text}"  # a class attribute
+            if kind and text:
+                function.containers.append([text, line, kind])
+
+    def _key_kind(self, key: Optional[cst.BaseSlice]) -> str:
+        """const (a literal or module constant), name, or other."""
+        value = key.value if isinstance(key, cst.Index) else None
+        if isinstance(value, (cst.SimpleString, cst.Integer)):
+            return "const"
+        if isinstance(value, cst.Name):
+            return "const" if self._is_module_constant(value.value) and value.value.isupper() else "name"
+        return "other"
+
+    def visit_Del(self, node: cst.Del) -> bool:
+        targets = [el.value for el in node.target.elements] if isinstance(node.target, cst.Tuple) else [node.target]
+        for target in targets:
+            if isinstance(target, cst.Subscript):
+                self.scope.function.item_deletes.append(_container_text(target))
+        return True
+
+    def _record_number_comparison(self, node: cst.Comparison) -> None:
+        """``r.ttl(key) <= 0``: remember the operator and number a call's result is compared with."""
+        left = node.left.expression if isinstance(node.left, cst.Await) else node.left
+        if isinstance(left, cst.Call) and len(node.comparisons) == 1:
+            target = node.comparisons[0]
+            number = literal_tree(target.comparator, self._qualify_dotted)
+            operator = _COMPARISON_TEXT.get(type(target.operator))
+            if operator and isinstance(number, int) and not isinstance(number, bool):
+                self.comparisons[id(left)] = f"{operator} {number}"
+
+    def visit_Break(self, node: cst.Break) -> bool:
+        if self.scope.loop_stack:
+            self.scope.loop_stack[-1].exits = True
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self.scope.lambda_depth += 1
+        for child in self._children(node):
+            self.walk(child)
+        self.scope.lambda_depth -= 1
+        return False
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        self._block(node.body)
+        return False
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
+        self._block(node.body)
+        return False
+
+    def _block(self, statements: tuple) -> None:
+        """Visit a block's statements, numbering the block and each statement in it."""
+        scope = self.scope
+        blocks = scope.function.blocks
+        number = len(blocks)
+        blocks.append([scope.block[0], scope.block[1], scope.header] if scope.block else [-1, -1, scope.header])
+        scope.header = ""
+        outer = scope.block
+        for index, statement in enumerate(statements):
+            scope.block = (number, index)
+            self.walk(statement)
+        scope.block = outer
+
     def _track_string(self, targets: list, value: cst.BaseExpression) -> None:
         """Remember the text a name is bound to, for SQL built in several statements."""
         names = [t.value for t in targets if isinstance(t, cst.Name)]
@@ -535,6 +630,8 @@ class FactExtractor:
                     cls.attrs.setdefault(attr, symbolic)
 
     def visit_Return(self, node: cst.Return) -> bool:
+        for loop in self.scope.loop_stack:
+            loop.exits = True
         if node.value is not None:
             self.scope.leaving.append(len(self.scope.loop_stack))
             self._visit_with_role(node.value, "return", "")
@@ -595,6 +692,8 @@ class FactExtractor:
                 inner = self.value(expr.args[0].value)
                 symbolic = extend(inner, ("enter", "", ()))
             else:
+                if node.asynchronous is not None and isinstance(expr, cst.Call):
+                    self.awaited.add(id(expr))  # ``async with`` awaits the context's __aenter__
                 self._visit_with_role(expr, "with", bound)
                 symbolic = extend(self.value(expr), ("enter", "", ()))
             if bound:
@@ -602,6 +701,8 @@ class FactExtractor:
             elif item.asname is not None:
                 for name in target_names(item.asname.name):
                     self._bind(name, UNKNOWN)
+        items = ", ".join(cst.Module(body=[]).code_for_node(item.item).strip() for item in node.items)
+        self.scope.header = f"{'async with' if node.asynchronous is not None else 'with'} {items}"[:200]
         self.walk(node.body)
         return False
 
@@ -668,6 +769,8 @@ class FactExtractor:
         return None
 
     def visit_For(self, node: cst.For) -> bool:
+        if node.asynchronous is not None and isinstance(node.iter, cst.Call):
+            self.awaited.add(id(node.iter))  # ``async for`` awaits each step of the iterable
         self._visit_with_role(node.iter, "iter", "")
         self._push_loop("for", node, node.iter, node.target, node.asynchronous is not None)
         self.walk(node.body)
@@ -687,6 +790,8 @@ class FactExtractor:
 
     def _comprehension(self, node: cst.CSTNode, elements: list) -> bool:
         comp: cst.CompFor = node.for_in  # type: ignore[attr-defined]
+        if comp.asynchronous is not None and isinstance(comp.iter, cst.Call):
+            self.awaited.add(id(comp.iter))
         self._visit_with_role(comp.iter, "iter", "")
         pushed = 0
         saved = dict(self.scope.locals)
@@ -726,6 +831,7 @@ class FactExtractor:
         self.walk(node)
 
     def visit_Comparison(self, node: cst.Comparison) -> bool:
+        self._record_number_comparison(node)
         for target in node.comparisons:
             if isinstance(target.operator, (cst.In, cst.NotIn)):
                 self.scope.function.key_ops.append(["in", callee_text(target.comparator), self._line(node)])
@@ -760,13 +866,18 @@ class FactExtractor:
             bound_to=bound,
             in_finally=scope.finally_depth > 0,
             awaited=id(node) in self.awaited,
+            deferred=scope.lambda_depth > 0,
+            star_args=tuple(self.value(arg.value) for arg in node.args[:_MAX_ARG_VALS] if arg.star == "*"),
+            compared=self.comparisons.get(id(node), ""),
+            assigned=list(scope.assigning[-1]) if scope.assigning else [],
+            stmt=scope.block,
             # in a return/raise, and not in a comprehension inside it: runs once, then leaves
             leaves_loop=bool(scope.leaving) and scope.leaving[-1] == len(scope.loop_stack),
             keywords=[arg.keyword.value for arg in node.args if arg.keyword is not None],
             excerpt=self._excerpt(line),
         )
         self._record_arguments(node, call)
-        if loop is not None:
+        if loop is not None or scope.function.is_async:
             names = set()
             if isinstance(node.func, cst.Attribute):
                 names |= names_read(node.func.value)
@@ -1003,6 +1114,29 @@ class FactExtractor:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "view_func":
                     self.facts.routes.append(self.value(arg.value))
+
+
+def _container_text(node: cst.BaseExpression) -> str:
+    """``self._cache`` for ``self._cache[a][b]`` or ``self._cache.setdefault(a, {})[b]``."""
+    current = node
+    while True:
+        if isinstance(current, cst.Subscript):
+            current = current.value
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            current = current.func.value
+        else:
+            return dotted(current) or ""
+
+
+def _mapping_kind(value: cst.BaseExpression) -> str:
+    """"empty" for ``{}``/``dict()``/``defaultdict(list)``/``OrderedDict()``, "filled" for a dict literal."""
+    if isinstance(value, cst.Dict):
+        return "filled" if value.elements else "empty"
+    if isinstance(value, cst.Call) and (dotted(value.func) or "").rsplit(".", 1)[-1] in _PLAIN_MAPPINGS:
+        positional = [arg for arg in value.args if arg.keyword is None]
+        factory_only = (dotted(value.func) or "").endswith("defaultdict") and len(positional) <= 1
+        return "empty" if not value.args or factory_only else "filled"
+    return ""
 
 
 def _int_literal(node: Optional[cst.BaseExpression]) -> Optional[int]:

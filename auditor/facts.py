@@ -61,6 +61,9 @@ class Loop:
     is_async: bool = False  # ``async for`` (statement or comprehension)
     targets: list = field(default_factory=list)
     bound: list = field(default_factory=list)  # every name assigned inside the loop
+    stores: list = field(default_factory=list)  # [name, line] per assignment in the body (root name of
+    # ``x.a = ``/``x[k] = `` targets too): which names an iteration leaves for the next
+    exits: bool = False  # the body has a ``break`` or ``return`` of its own (search-until-found)
 
 
 @dataclass
@@ -76,7 +79,7 @@ class Call:
     loop: Optional[int]  # innermost enclosing loop id within the function
     role: str  # how the result is used: assign, with, closing, return, yield, store, arg, expr, iter
     bound_to: str  # local name the result is bound to (assign / with ... as NAME)
-    names: list = field(default_factory=list)  # names read by the receiver and arguments (in loops only)
+    names: list = field(default_factory=list)  # names read by the receiver and arguments (in loops, in async functions)
     sql: str = ""  # first argument when it is a string literal or a module constant
     sql_name: str = ""  # name of the constant or local the SQL came from
     sql_text: Optional[SqlText] = None  # the statement passed, when it is SQL-shaped text
@@ -85,7 +88,13 @@ class Call:
     first_arg: str = ""  # kind of the first positional argument: str, fstring, name, call, other
     arg_count: int = 0  # positional and keyword arguments
     in_finally: bool = False
-    awaited: bool = False  # the call is the operand of ``await``
+    awaited: bool = False  # the call is the operand of ``await``, an ``async with`` context or an ``async for`` iterable
+    deferred: bool = False  # inside a lambda: runs when (and where) the lambda is called
+    assigned: list = field(default_factory=list)  # names bound by the assignment whose value contains the call
+    # (for ``x.a = ...`` / ``x[k] = ...`` targets, the root name ``x``)
+    stmt: tuple = ()  # (block, index): the statement holding the call, as an index into Function.blocks
+    star_args: tuple = ()  # symbolic values of ``*args`` arguments
+    compared: str = ""  # the result compared with a number: ``r.ttl(k) <= 0`` -> "<= 0"
     leaves_loop: bool = False  # part of a return/raise: runs at most once per loop
     keywords: list = field(default_factory=list)  # keyword argument names
     excerpt: str = ""
@@ -146,6 +155,13 @@ class Function:
     closed: list = field(default_factory=list)  # [name, in_finally] for each NAME.close()/putconn(NAME)
     key_ops: list = field(default_factory=list)  # [op, container text, line]: "in" for ``k in C``,
     # "store" for ``C[k] = v``
+    blocks: list = field(default_factory=list)  # [block, index, header] per statement block: the statement
+    # that owns it ((-1, -1) for the body) and, for a ``with``/``async with`` body, that statement as written
+    item_stores: list = field(default_factory=list)  # [container, line, key kind] per ``container[key] = ...``
+    # (container as written up to the first call/subscript: ``self._cache``); key kind: const, name, other
+    item_deletes: list = field(default_factory=list)  # container of each ``del container[key]``
+    containers: list = field(default_factory=list)  # [target, line, kind] per plain mapping assigned to a name or
+    # attribute (``_CACHE = {}``, ``self._d = defaultdict(list)``): kind "empty", or "filled" for a non-empty literal
 
 
 @dataclass

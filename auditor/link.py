@@ -15,6 +15,7 @@ from typing import Optional
 
 from auditor.catalog import Catalog
 from auditor.facts import Call, Function, Loop
+from auditor.io_calls import io_of
 from auditor.llm.endpoints import llm_endpoint
 from auditor.repo_index import RepoIndex, plain_name
 from auditor.values import Resolver
@@ -57,6 +58,8 @@ class CallInfo:
     targets: list = field(default_factory=list)  # repository functions it calls
     detail: str = ""
     synthetic: bool = False  # a QuerySet evaluated by iteration, not a call
+    io: str = ""  # the I/O it does (auditor.io_calls): db, http, redis, cache, llm, sleep, process, wait
+    io_async: bool = False  # through an asynchronous client: it returns an awaitable, never blocks
 
 
 @dataclass
@@ -96,6 +99,8 @@ class Program:
         for facts in self.facts:
             for func in facts.functions:
                 infos = [self.classify(func, call, facts.path) for call in func.calls]
+                for info in infos:
+                    info.io, info.io_async = io_of(self.catalog, info.effect, info.detail)
                 infos.extend(self._iterated_querysets(func, facts.path))
                 self.calls[func.qualname] = infos
                 for info in infos:
@@ -214,7 +219,12 @@ class Program:
     def _summarise(self) -> None:
         for qualname, infos in self.calls.items():
             summary = Summary()
+            in_async = self.index.functions[qualname].is_async
             for info in infos:
+                for effect in io_effects(info, in_async):
+                    if effect not in summary.chains:
+                        summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
+                        summary.terminal[effect] = info
                 effect = "connect" if info.effect in {"connect", "engine"} else info.effect
                 if effect == "llm-client" and not _builds_transient_client(info):
                     continue
@@ -230,9 +240,13 @@ class Program:
                 for info in infos:
                     for target in info.targets:
                         callee = self.summaries.get(target)
-                        if callee is None or target == qualname or target in self.cached:
-                            continue  # a cached function runs its queries once per key, not per call
+                        if callee is None or target == qualname:
+                            continue
                         for effect, chain in callee.chains.items():
+                            if target in self.cached and effect != "blocks":
+                                continue  # a cached function runs its queries once per key, not per call
+                            if effect == "blocks" and not blocks_caller(info, self.index.functions[qualname]):
+                                continue  # (but each miss still blocks its caller)
                             if effect not in summary.chains:
                                 summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
                                 summary.terminal[effect] = callee.terminal[effect]
@@ -339,6 +353,23 @@ def _builds_transient_client(info: CallInfo) -> bool:
     """An LLM client built for this call only: not kept in a global or on ``self`` outside
     ``__init__`` (a lazy singleton), where the object it belongs to is built per call."""
     return info.call.role != "store" or info.function.rsplit(".", 1)[-1] == "__init__"
+
+
+def io_effects(info: CallInfo, in_async: bool) -> tuple:
+    """Summary effects of one call site: ``blocks`` for a synchronous I/O call made by a sync
+    function (an ``async def`` reports its own), ``io`` for network I/O other than a database's."""
+    effects = []
+    if info.io and not info.io_async and not in_async and not info.call.deferred:
+        effects.append("blocks")
+    if info.io in {"http", "redis", "cache"}:
+        effects.append("io")
+    return tuple(effects)
+
+
+def blocks_caller(info: CallInfo, caller: Function) -> bool:
+    """Does a callee that blocks block ``caller`` too? Not an ``async def`` (it reports its own
+    blocking calls), nor a call inside a lambda (run later, often in a thread)."""
+    return not caller.is_async and not info.call.deferred
 
 
 def _builds_core_write(value: tuple) -> bool:

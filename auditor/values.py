@@ -170,6 +170,8 @@ class Resolver:
         tag = current[0]
         if tag == "name":
             return self._symbol(f"{current[1]}.{name}", depth)
+        if tag == "factory" and f"{current[1]}.{name}" in self.catalog.factories:
+            return ("factory", f"{current[1]}.{name}")  # ``redis.Redis.from_url``: a factory of a factory
         if tag == "cat":
             if self.catalog.method(current[1], name) is not None:
                 return ("method", current[1], name) + current[2:]

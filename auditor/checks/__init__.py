@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from auditor.checks.async_blocking import check_blocking_calls
+from auditor.checks.async_concurrency import check_serialized_awaits
+from auditor.checks.async_memoize import check_async_memoizers
+from auditor.checks.caches import check_caches
 from auditor.checks.connections import check_connections
 from auditor.checks.indexes import check_indexes
 from auditor.checks.lazy_loads import check_lazy_loads
@@ -18,7 +22,8 @@ from auditor.checks.sql_rules import check_sql
 from auditor.link import Program
 
 CHECKS = (check_queries_in_loops, check_lazy_loads, check_connections, check_sql, check_indexes,
-          check_llm_sql, check_llm_retries, check_prompt_cache, check_llm_health, check_llm_response_cache,
+          check_llm_sql, check_llm_retries, check_prompt_cache, check_llm_health, check_blocking_calls,
+          check_async_memoizers, check_caches, check_serialized_awaits, check_llm_response_cache,
           check_llm_clients, check_llm_loops, check_llm_limits)
 
 
