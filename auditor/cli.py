@@ -86,16 +86,34 @@ def scan(
     top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
     dialect: Optional[Dialect] = typer.Option(
         None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
+    select: List[str] = typer.Option([], "--select", help="Only these rules (ids or prefixes, comma-separated "
+                                     "or repeated); replaces the configured select."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Rules (ids or prefixes) not to report; adds to the "
+                                     "configured ignore."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Report only findings not in this baseline "
+                                            "file (see: audit baseline create)."),
+    diff: Optional[str] = typer.Option(None, "--diff", metavar="REF", help="Report only findings that are new "
+                                       "relative to this git ref (scans REF in a temporary worktree)."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
+    from auditor.baseline import BaselineError
+    from auditor.diff_mode import DiffError
     from auditor.findings import SEVERITIES, severity_rank
+    from auditor.gate import keep_new_findings
+    from auditor.suppressions import is_suppression_note
 
     output_format = output_format or _format_for(output)
     result, config = _scan(path, exclude, include_tests, dialect, jobs,
-                           _progress_factory(output_format, output))
+                           _progress_factory(output_format, output), select=select, ignore=ignore)
+    try:
+        for line in keep_new_findings(result, config, baseline, diff, jobs or None):
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+    except (BaselineError, DiffError) as exc:
+        _fail(str(exc))
     _emit(result, output_format, output, top)
     threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
-    if strict and any(not message.startswith("skipped: symlink") for _, message in result.notes):
+    if strict and any(not message.startswith("skipped: symlink") and not is_suppression_note(message)
+                      for _, message in result.notes):
         raise typer.Exit(EXIT_USAGE)
     if threshold != "none" and threshold in SEVERITIES:
         if any(severity_rank(f.severity) <= severity_rank(threshold) for f in result.findings):
@@ -104,12 +122,14 @@ def scan(
 
 
 def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional[Dialect], jobs: int,
-          progress_factory=None) -> tuple:
+          progress_factory=None, select: Optional[List[str]] = None, ignore: Optional[List[str]] = None) -> tuple:
     """Load the configuration for ``path``, apply the options, scan: ``(ScanResult, Config)``.
 
     A single file is scanned with the code around it; only its own findings and notes are kept.
+    ``select`` replaces the configured rule selection, ``ignore`` adds to it (ids or prefixes,
+    comma-separated or repeated).
     """
-    from auditor.config import ConfigError, load_config
+    from auditor.config import ConfigError, load_config, rule_codes
     from auditor.scan import run_scan
 
     if not path.exists():
@@ -127,9 +147,19 @@ def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional
     config.include_tests = config.include_tests or include_tests
     if dialect is not None:
         config.dialect = dialect.value
+    try:
+        if select:
+            config.cli_select = rule_codes("--select", [c for v in select for c in v.split(",") if c.strip()])
+        if ignore:
+            config.cli_ignore = rule_codes("--ignore", [c for v in ignore for c in v.split(",") if c.strip()])
+    except ConfigError as exc:
+        _fail(str(exc))
     target = path.resolve()
     scan_root = _project_root(target) if single else target
-    result = run_scan(scan_root, config, jobs=jobs or None, progress_factory=progress_factory)
+    try:
+        result = run_scan(scan_root, config, jobs=jobs or None, progress_factory=progress_factory)
+    except ConfigError as exc:  # a nested configuration file under the scanned tree
+        _fail(str(exc))
     if single:
         wanted = target.relative_to(scan_root).as_posix()
         result.findings = [f for f in result.findings if f.path == wanted]
@@ -294,6 +324,37 @@ def list_rules() -> None:
 
     for rule in load_rules().values():
         typer.echo(f"{rule.id}  {rule.severity:<8} {rule.title}")
+
+
+baseline_app = typer.Typer(no_args_is_help=True, help="Accept the current findings, so that CI reports only new ones.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("create")
+def baseline_create(
+    path: Path = typer.Argument(Path("."), help="Directory to scan (the same PATH as for audit scan --baseline)."),
+    output: Path = typer.Option(Path(".audit-baseline.json"), "--output", "-o", help="Baseline file to write."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
+    include_tests: bool = typer.Option(False, "--include-tests", help="Include findings in test code."),
+    dialect: Optional[Dialect] = typer.Option(
+        None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
+    select: List[str] = typer.Option([], "--select", help="Only these rules (ids or prefixes)."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Rules (ids or prefixes) not to include."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
+) -> None:
+    """Write every current finding of PATH to a baseline file (audit scan --baseline reads it)."""
+    from auditor.baseline import write_baseline
+
+    result, _ = _scan(path, exclude, include_tests, dialect, jobs, _progress_factory(OutputFormat.json, output),
+                      select=select, ignore=ignore)
+    try:
+        write_baseline(result.findings, output)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    count = len(result.findings)
+    err.print(f"wrote {output} ({count} finding{'' if count == 1 else 's'})", markup=False, highlight=False,
+              soft_wrap=True)
+    raise typer.Exit(EXIT_OK)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ all of them. Everything else (``exclude``, ``dialect``, ``schema``, ``queries``,
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections import Counter
 from dataclasses import dataclass
@@ -66,10 +67,12 @@ class Policy:
             while parent and parent not in directories:
                 directories.add(parent)
                 parent = posixpath.dirname(parent)
+        self.notes = []  # (path, message): whole-scan settings in nested configuration files
         for directory in sorted(directories):
             nested = config_in(rules_root / directory)
             if nested is not None:
                 self.scopes[directory] = Scope(directory, nested)
+                self.notes.extend(_ignored_settings(directory, nested))
 
     def scope_of(self, path: str) -> Scope:
         """The nearest scope at or above ``path``."""
@@ -99,6 +102,21 @@ class Policy:
             if length > best:
                 best, chosen = length, severity
         return chosen
+
+
+PER_FILE_SETTINGS = {"select", "ignore", "per_path_ignores", "severity"}
+NOT_SETTINGS = {"source", "cli_select", "cli_ignore", "rules_root"}
+
+
+def _ignored_settings(directory: str, nested: Config) -> list:
+    """A note per whole-scan setting a nested configuration file sets: only its per-file settings apply."""
+    default = Config()
+    where = f"{directory}/{Path(nested.source).name}"
+    return [(where, f"'{item.name.replace('_', '-')}' applies to the whole scan and is read from the scanned "
+                    "directory's configuration; ignored here")
+            for item in dataclasses.fields(Config)
+            if item.name not in PER_FILE_SETTINGS | NOT_SETTINGS
+            and getattr(nested, item.name) != getattr(default, item.name)]
 
 
 def _prefix(rules_root: Path, config: Config) -> str:
@@ -132,7 +150,7 @@ def apply_policy(root: Path, config: Config, findings: list, files: list,
     suppressions = read_suppressions(root, files)
     kept, suppressed = apply_suppressions(selected, suppressions)
     shown = {path: found for path, found in suppressions.items() if reported(path)}
-    notes = unused_notes(shown, policy.enabled, known_rules)
+    notes = policy.notes + unused_notes(shown, policy.enabled, known_rules)
     by_rule = Counter(finding.rule for finding in suppressed)
     metrics = {"suppressed": len(suppressed), "suppressed_by_rule": dict(sorted(by_rule.items())),
                "ignored_by_config": len(findings) - len(selected)}

@@ -335,8 +335,21 @@ def test_nearest_configuration_governs_each_subproject(tmp_path):
     # --ignore applies over every configuration.
     assert rules_found(tmp_path, "--ignore", "DB") == [
         ("SQL102", "billing/jobs.py", 3), ("SQL103", "billing/jobs.py", 3), ("SQL102", "search/jobs.py", 3)]
+    assert json.loads(result.stdout)["notes"] == []
     # Scanning a subproject alone uses its own configuration as the root one.
     assert rules_found(tmp_path / "search") == [("DB101", "jobs.py", 3), ("SQL102", "jobs.py", 3)]
+
+
+def test_whole_scan_settings_in_a_nested_configuration_are_noted(tmp_path):
+    write_tree(tmp_path, {"svc/jobs.py": QUERY_IN_LOOP, "svc/legacy/old.py": QUERY_IN_LOOP})
+    (tmp_path / "svc" / ".audit.yml").write_text("dialect: mysql\nexclude: [legacy/]\nfail-on: none\n"
+                                                 "ignore: [SQL]\n", encoding="utf-8")
+    result = scan_cli(tmp_path)
+    assert result.exit_code == 1  # fail-on comes from the root (none here: the default, high)
+    assert locations(result) == [("DB101", "svc/jobs.py", 3), ("DB101", "svc/legacy/old.py", 3)]
+    message = "applies to the whole scan and is read from the scanned directory's configuration; ignored here"
+    assert json.loads(result.stdout)["notes"] == [{"path": "svc/.audit.yml", "message": f"'{key}' {message}"}
+                                                  for key in ("dialect", "exclude", "fail-on")]
 
 
 def test_invalid_nested_configuration_is_a_usage_error(tmp_path):
