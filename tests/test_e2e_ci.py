@@ -15,6 +15,7 @@ import yaml
 
 from tests.conftest import REPO_ROOT, write_tree
 from tests.test_diff_mode import commit_all, git, worktrees
+from tests.test_render_sarif import schema, validate  # noqa: F401  (schema is a fixture)
 
 APP = {
     "shop/__init__.py": "",
@@ -109,7 +110,12 @@ def add_batch_endpoint(repo: Path) -> None:
     commit_all(repo, "batch endpoint")
 
 
-def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
+def sarif_locations(log: dict) -> list:
+    return [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in log["runs"][0]["results"]]
+
+
+def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path, schema):  # noqa: F811
     repo = new_repository(tmp_path)
 
     created = audit(repo, "baseline", "create")
@@ -141,6 +147,16 @@ def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
         "1 new finding\n")
     assert worktrees(repo) == [f"worktree {repo.resolve()}"]
 
+    # The same gate writing SARIF for code scanning: valid against the official SARIF 2.1.0 schema.
+    sarif_gate = audit(repo, "scan", "--baseline", ".audit-baseline.json", "--diff", "main", "--fail-on", "high",
+                       "--format", "sarif", "-o", "audit.sarif")
+    assert sarif_gate.returncode == 1, sarif_gate.stderr
+    log = json.loads((repo / "audit.sarif").read_text(encoding="utf-8"))
+    validate(schema, log)
+    assert sarif_locations(log) == [("DB101", "shop/views.py", 17)]
+    fingerprint = document["findings"][0]["fingerprint"]
+    assert list(log["runs"][0]["results"][0]["partialFingerprints"].values()) == [fingerprint]
+
     # The diff alone also finds only the new loop: the query it wraps did not change.
     diff_only = audit(repo, "scan", "--diff", "main", "--format", "json")
     assert diff_only.returncode == 1
@@ -153,7 +169,7 @@ def test_pull_request_gate_reports_only_the_new_n_plus_one(tmp_path):
     assert json.loads(report_only.stdout)["findings"] == document["findings"]
 
 
-def test_the_documented_github_workflow_commands(tmp_path):
+def test_the_documented_github_workflow_commands(tmp_path, schema):  # noqa: F811
     """Run the ``audit`` steps of docs/ci.md's workflow as written, against an ``origin`` remote."""
     origin = new_repository(tmp_path / "origin")
     repo = tmp_path / "clone"
@@ -174,10 +190,8 @@ def test_the_documented_github_workflow_commands(tmp_path):
     sarif_run, github_run = outcomes
     assert (sarif_run.returncode, sarif_run.stdout) == (0, "")
     sarif = json.loads((repo / "audit.sarif").read_text(encoding="utf-8"))
-    results = sarif["runs"][0]["results"]
-    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
-        ("DB101", "shop/views.py", 17)]
+    validate(schema, sarif)
+    assert sarif_locations(sarif) == [("DB101", "shop/views.py", 17)]
     assert github_run.returncode == 1
     assert [line.split("::")[1] for line in github_run.stdout.splitlines()] == [
         "error file=shop/views.py,line=17,col=22,title=DB101 Database query inside a loop (critical%2C P0)"]
