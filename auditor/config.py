@@ -29,6 +29,10 @@ class ConfigError(Exception):
     """A configuration file is invalid; the message names the file and key."""
 
 
+class UnreadableConfig(ConfigError):
+    """A configuration file is not valid TOML/YAML (or cannot be read at all)."""
+
+
 @dataclass
 class Config:
     """Settings read from the project's configuration file."""
@@ -69,9 +73,9 @@ def _read(path: Path) -> dict:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{path}: cannot be read: {exc.problem or exc.context}{where}") from None
+        raise UnreadableConfig(f"{path}: cannot be read: {exc.problem or exc.context}{where}") from None
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+        raise UnreadableConfig(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
     return data

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pathspec
 
-from auditor.config import ALL_RULES, Config, config_in
+from auditor.config import ALL_RULES, Config, UnreadableConfig, config_in
 from auditor.findings import priority_for
 from auditor.suppressions import apply_suppressions, read_suppressions, unused_notes
 
@@ -69,7 +69,16 @@ class Policy:
                 parent = posixpath.dirname(parent)
         self.notes = []  # (path, message): whole-scan settings in nested configuration files
         for directory in sorted(directories):
-            nested = config_in(rules_root / directory)
+            try:
+                nested = config_in(rules_root / directory)
+            except UnreadableConfig as exc:
+                # Another tool's pyproject.toml (or a test fixture) that is not valid TOML: not ours to fail on.
+                if not (rules_root / directory / ".audit.yml").is_file() and \
+                        not (rules_root / directory / ".audit.yaml").is_file():
+                    self.notes.append((f"{directory}/pyproject.toml", "not read as a configuration: "
+                                       + str(exc).split(": cannot be read: ", 1)[-1]))
+                    continue
+                raise
             if nested is not None:
                 self.scopes[directory] = Scope(directory, nested)
                 self.notes.extend(_ignored_settings(directory, nested))

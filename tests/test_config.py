@@ -352,6 +352,18 @@ def test_whole_scan_settings_in_a_nested_configuration_are_noted(tmp_path):
                                                   for key in ("dialect", "exclude", "fail-on")]
 
 
+def test_a_nested_pyproject_that_is_not_toml_is_noted_not_fatal(tmp_path):
+    write_tree(tmp_path, {"svc/jobs.py": QUERY_IN_LOOP, "tests/data/broken/x.py": "X = 1\n"})
+    (tmp_path / "tests" / "data" / "broken" / "pyproject.toml").write_text("[tool.audit\n", encoding="utf-8")
+    result = scan_cli(tmp_path)
+    assert (result.exit_code, locations(result)) == (1, [("DB101", "svc/jobs.py", 3)])
+    [note] = json.loads(result.stdout)["notes"]
+    assert note["path"] == "tests/data/broken/pyproject.toml"
+    assert note["message"].startswith("not read as a configuration: Expected ']' at the end of a table declaration")
+    # The same file at the scanned directory is the scan's own configuration: an error.
+    assert scan_cli(tmp_path / "tests" / "data" / "broken").exit_code == 2
+
+
 def test_invalid_nested_configuration_is_a_usage_error(tmp_path):
     write_tree(tmp_path, {"svc/jobs.py": QUERY_IN_LOOP})
     (tmp_path / "svc" / ".audit.yml").write_text("selct: [DB]\n", encoding="utf-8")
