@@ -1,7 +1,8 @@
 """The HTML report in a real headless browser (Debian's chromium through chromium-driver): it loads
 without console errors or network requests, the filters change the visible count, the copy button
-works, and a screenshot is written to ``test-artifacts/report.png`` (full page) and
-``test-artifacts/report-filtered.png`` (the findings filtered to one category).
+works, and screenshots are written to ``test-artifacts/``: ``report.png`` (the first screen:
+summary, counts by rule, critical issues), ``report-full.png`` (the whole page) and
+``report-filtered.png`` (the findings filtered to the index category).
 
 ``AUDIT_REQUIRE_BROWSER=1`` (set by scripts/test.sh) makes a missing browser a failure, not a skip.
 """
@@ -129,14 +130,15 @@ def test_report_loads_filters_and_copies(driver, report):
     assert total == len(result.findings)
     assert _visible(driver) == (f"{total} of {total} findings", total)
 
-    # full-page screenshot of the unfiltered report
+    # screenshots of the unfiltered report: its first screen, and the whole page
     ARTIFACTS.mkdir(exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight;")
-    driver.set_window_size(1280, min(height, 16000))
     shot = ARTIFACTS / "report.png"
     assert driver.save_screenshot(str(shot))
-    print(f"\nscreenshot of the HTML report: {shot}")
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    driver.set_window_size(1280, min(height, 16000))
+    assert driver.save_screenshot(str(ARTIFACTS / "report-full.png"))
     driver.set_window_size(1280, 1600)
+    print(f"\nscreenshots of the HTML report: {shot}, report-full.png, report-filtered.png in {ARTIFACTS}")
 
     rules = load_rules()
     by_rule = Counter(rule for rule, _ in expected)
