@@ -31,6 +31,7 @@ def reader(postgres, shop):  # noqa: F811
     """A role with a password (trust authentication lets it in) that may read the statistics."""
     conn = postgres.connect(autocommit=True)
     try:
+        conn.cursor().execute("DROP ROLE IF EXISTS audit_secret_reader")
         conn.cursor().execute(f"CREATE ROLE audit_secret_reader LOGIN PASSWORD '{SECRET}' "
                               "IN ROLE pg_read_all_stats, pg_read_all_data")
     finally:

@@ -53,10 +53,19 @@ def run_shop_workload(conn) -> None:
     flush_statistics(conn)
 
 
+def drop_database(postgres, name: str) -> None:
+    conn = postgres.connect("postgres", autocommit=True)
+    try:
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def shop(postgres):
     """DSN of a database with the shop schema, data and workload (pg_stat_statements and HypoPG)."""
     need_hypopg(postgres)
+    drop_database(postgres, "profile_shop")  # the fixture is module-scoped: test_profile_cli.py loads it again
     dsn = postgres.create_database("profile_shop", extensions=("pg_stat_statements", "hypopg"))
     conn = postgres.connect("profile_shop", autocommit=True)
     try:

@@ -134,3 +134,12 @@ def test_no_workload_findings_below_the_thresholds():
         _stats(3, "SELECT id FROM v WHERE a = $1", 47_001, 15.0, 470_010),  # 10 rows per call
     ])
     assert workload_findings(workload, "db", Thresholds(), {}) == []  # and none has 1 s and 20% of the time
+
+
+def test_code_text_gets_dollar_parameters_with_its_literals_kept():
+    from auditor.profile.advice import dollar_parameters
+
+    code = ("SELECT a FROM t WHERE s = 'open' AND a = %s AND b LIKE 'L-%%' AND c = %(c)s AND e = %(c)s "
+            "AND f = %s AND g LIKE %s || '%%'")
+    assert dollar_parameters(code) == ("SELECT a FROM t WHERE s = 'open' AND a = $1 AND b LIKE 'L-%' AND c = $2 "
+                                       "AND e = $2 AND f = $3 AND g LIKE $4 || '%'")

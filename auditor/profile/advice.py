@@ -27,7 +27,7 @@ from auditor.sql.model import Schema, Site
 from auditor.sql.parse import parse_statement
 from auditor.sql.recommend import advise
 
-MIN_GAIN = 0.01  # a candidate must lower the weighted workload cost by 1%
+MIN_GAIN = 0.001  # a candidate must lower the weighted workload cost by 0.1%
 MIN_STATEMENT_GAIN = 0.10  # ... and one statement's cost by 10%
 _CREATE_PREFIX = re.compile(r"^CREATE INDEX CONCURRENTLY IF NOT EXISTS \S+ ON ", re.I)
 
@@ -59,6 +59,8 @@ class StatementPlan:
     after: Optional[float] = None
     indexes_after: list = field(default_factory=list)  # index names the plan uses with the set
     error: str = ""
+    text: str = ""  # what was planned: the code's text with $n parameters (``--repo``), else ``query``
+    rewritten: bool = False  # planned only after typed literals / untyped parameters became casts
 
 
 @dataclass
@@ -102,6 +104,7 @@ class IndexAdvice:
             "statements": len(self.plans),
             "planned": len(planned),
             "unplanned": len(self.plans) - len(planned),
+            "rewritten": sum(1 for p in planned if p.rewritten),
             "cost_before": round(sum(p.before for p in planned), 2),
             "cost_after": round(sum(p.after for p in planned), 2),
             "weighted_before": round(sum(p.before * p.calls for p in planned), 2),
@@ -136,6 +139,40 @@ def workload_paths(statements: list, schema: Schema, code_texts: dict) -> tuple:
     return paths, unparsed
 
 
+_CODE_PARAMETER = re.compile(r"'(?:[^']|'')*'|%%|%\((\w+)\)s|%s(?![\w])")
+
+
+def dollar_parameters(code: str) -> str:
+    """A DB-API statement (``%s``, ``%(name)s``) with PostgreSQL's ``$n`` parameters, literals kept."""
+    numbers: dict = {}
+
+    def replace(match: re.Match) -> str:
+        text = match.group(0)
+        if text.startswith("'"):
+            return text.replace("%%", "%")  # the driver's format string: '%%' is a literal '%'
+        if text == "%%":
+            return "%"
+        key = match.group(1) or len(numbers)
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+        return f"${numbers[key]}"
+
+    return _CODE_PARAMETER.sub(replace, code)
+
+
+def _first_plan(planner: Planner, stats, code_text: str) -> tuple:
+    """``(PlanResult, text planned)``: the code's text when it plans (its constants let partial and
+    pattern indexes be used, as the custom plans of the application's literal values do), else the
+    pg_stat_statements text."""
+    if code_text:
+        text = dollar_parameters(code_text)
+        plan = planner.explain(text)
+        if plan.ok:
+            return plan, text
+        planner.failures.pop(text, None)
+    return planner.explain(stats.query), stats.query
+
+
 def hypothetical_ddl(index, schema: Schema) -> Optional[str]:
     """``CREATE INDEX ON ...`` for ``hypopg_create_index`` (no name, no CONCURRENTLY)."""
     text = create_index_sql(index, schema, "postgres")
@@ -151,10 +188,12 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
     advice = advise(schema, paths, "postgres")
     result = IndexAdvice(unparsed=unparsed, advice=advice, paths=paths)
     by_id = {s.queryid: s for s in statements}
+    texts = {}  # queryid -> the text planned: the code's (constants as written) when it plans, else pgss's
     for stats in statements:
-        plan = planner.explain(stats.query)
-        result.plans.append(StatementPlan(stats.queryid, stats.query, stats.calls, plan.cost,
-                                          plan.cost, index_names(plan.plan), plan.error))
+        plan, texts[stats.queryid] = _first_plan(planner, stats, code_texts.get(stats.queryid, ""))
+        result.plans.append(StatementPlan(stats.queryid, stats.query, stats.calls, plan.cost, plan.cost,
+                                          index_names(plan.plan), plan.error, text=texts[stats.queryid],
+                                          rewritten=plan.rewritten))
     if not hypopg:
         result.note = ("HypoPG is not installed in this database: the index advice is not verified "
                        "(an administrator can run CREATE EXTENSION hypopg; it only creates hypothetical, "
@@ -176,7 +215,7 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
     while candidates:
         best = None
         for rec, ddl in candidates:
-            trial = _try(cur, planner, ddl, rec, tables_of, by_id, current, schema)
+            trial = _try(cur, planner, ddl, rec, tables_of, by_id, texts, current, schema)
             if trial is not None and (best is None or trial[0] > best[0][0]):
                 best = (trial, rec, ddl)
         if best is None:
@@ -192,10 +231,10 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
         candidates = [(r, d) for r, d in candidates if r is not rec]
     for rec, _ in candidates:
         result.rejected.append((rec, "HypoPG: no plan of the workload uses it, or it lowers the cost too little"))
-    _leave_one_out(cur, planner, result, oids, tables_of, by_id, schema)
+    _leave_one_out(cur, planner, result, oids, tables_of, by_id, texts, schema)
     for plan in result.plans:
         if plan.before is not None:
-            after = planner.explain(plan.query)
+            after = planner.explain(plan.text)
             plan.after = after.cost if after.ok else plan.before
             plan.indexes_after = index_names(after.plan)
     cur.execute("SELECT hypopg_reset()")
@@ -204,7 +243,7 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
 
 
 def _leave_one_out(cur, planner: Planner, result: IndexAdvice, oids: dict, tables_of: dict, by_id: dict,
-                   schema: Schema) -> None:
+                   texts: dict, schema: Schema) -> None:
     """Each chosen index's own figures, with the rest of the set in place: the statements whose plan
     uses it, their cost without it and with it. An index a later pick made useless leaves the set."""
     for verified in list(result.chosen):
@@ -212,7 +251,7 @@ def _leave_one_out(cur, planner: Planner, result: IndexAdvice, oids: dict, table
         queryids = _queryids_of(rec, tables_of, schema)
         with_set = {}
         for queryid in queryids:
-            plan = planner.explain(by_id[queryid].query)
+            plan = planner.explain(texts[queryid])
             if plan.ok:
                 with_set[queryid] = (plan.cost, index_names(plan.plan))
         _drop(cur, oids[id(rec)])
@@ -220,7 +259,7 @@ def _leave_one_out(cur, planner: Planner, result: IndexAdvice, oids: dict, table
         for queryid, (cost, used) in sorted(with_set.items()):
             if not any(u.startswith(f"<{oids[id(rec)]}>") for u in used):
                 continue
-            plan = planner.explain(by_id[queryid].query)
+            plan = planner.explain(texts[queryid])
             before = plan.cost if plan.ok else cost
             calls = by_id[queryid].calls
             verified.statements.append((queryid, round(before, 2), round(cost, 2)))
@@ -252,7 +291,8 @@ def _statement_tables(paths: list, by_id: dict) -> dict:
     return tables
 
 
-def _try(cur, planner: Planner, ddl: str, rec, tables_of: dict, by_id: dict, current: dict, schema: Schema):
+def _try(cur, planner: Planner, ddl: str, rec, tables_of: dict, by_id: dict, texts: dict, current: dict,
+         schema: Schema):
     """Create ``ddl`` hypothetically, EXPLAIN the statements on its table, drop it again:
     ``(weighted gain, costs, [(queryid, cost before)] of the plans using it, best relative gain of
     one statement, estimated size)``, or None."""
@@ -270,7 +310,7 @@ def _try(cur, planner: Planner, ddl: str, rec, tables_of: dict, by_id: dict, cur
     for queryid in _queryids_of(rec, tables_of, schema):
         if queryid not in current:
             continue
-        plan = planner.explain(by_id[queryid].query)
+        plan = planner.explain(texts[queryid])
         if not plan.ok:
             continue
         costs[queryid] = plan.cost

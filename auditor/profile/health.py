@@ -139,8 +139,8 @@ def table_findings(catalog: LiveCatalog, database: str, thresholds: Thresholds) 
                 "PRF103", database, f"table {key}",
                 f"{key} ({stats.rows:,} rows, {size(stats.bytes)}) was read by {stats.seq_scan:,} sequential "
                 f"scans ({stats.seq_tup_read:,} rows, {per_scan:,.0f} per scan) and {stats.idx_scan:,} index scans",
-                "Find the statements that scan it (the plans below, or pg_stat_statements ordered by "
-                "shared_blks_hit + shared_blks_read) and index their filters; the index advice of this report "
+                "Find the statements that scan it (this report's top statements, or pg_stat_statements ordered "
+                "by shared_blks_hit + shared_blks_read) and index their filters; the index advice of this report "
                 "lists the verified candidates.",
                 evidence={"table": key, "rows": stats.rows, "bytes": stats.bytes, "seq_scan": stats.seq_scan,
                           "seq_tup_read": stats.seq_tup_read, "idx_scan": stats.idx_scan}))

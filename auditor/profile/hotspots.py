@@ -36,8 +36,9 @@ def workload_findings(workload: Workload, database: str, thresholds: Thresholds,
                 "PRF101", database, f"statement {stats.queryid}",
                 f"{share:.0%} of the database's execution time: {stats.calls:,} calls, {ms(stats.total_ms)} in "
                 f"total, {ms(stats.mean_ms)} per call, {stats.rows_per_call:,.1f} rows per call{where}",
-                "Read its plan (below) first: index its filters (see the verified index advice), return fewer "
-                "rows, or cache the result when it is read far more often than the data changes.",
+                "Read its plan first (EXPLAIN (ANALYZE, BUFFERS) on a replica or a copy): index its filters (see "
+                "the verified index advice), return fewer rows, or cache the result when it is read far more "
+                "often than the data changes.",
                 evidence=_evidence(stats), excerpt=stats.query, severity_steps=1 if share >= 0.5 else 0))
         if _is_select(stats.query) and stats.calls >= thresholds.n_plus_one_calls \
                 and stats.calls >= thresholds.n_plus_one_share * total_calls \

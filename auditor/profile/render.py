@@ -170,7 +170,7 @@ def _terminal_advice(report: ProfileReport, console: Console) -> None:
         line = f"  {verified.ddl}"
         if verified.verified:
             line += (f"\n    weighted cost {verified.weighted_before:,.0f} -> {verified.weighted_after:,.0f} "
-                     f"(-{verified.gain:.0%}) over {len(verified.statements)} statement(s), ~{size(verified.size_bytes)}")
+                     f"(-{verified.gain:.1%}) over {len(verified.statements)} statement(s), ~{size(verified.size_bytes)}")
         console.print(line, markup=False, highlight=False)
     if advice.verified and totals["planned"]:
         before, after = totals["weighted_before"], totals["weighted_after"]
@@ -216,7 +216,7 @@ def render_markdown(report: ProfileReport) -> str:
         for verified in advice.chosen:
             lines.append(f"- `{verified.ddl}`" + (
                 f": weighted cost {verified.weighted_before:,.0f} → {verified.weighted_after:,.0f} "
-                f"(−{verified.gain:.0%}), {len(verified.statements)} statement(s)" if verified.verified else ""))
+                f"(−{verified.gain:.1%}), {len(verified.statements)} statement(s)" if verified.verified else ""))
         if advice.verified and totals["planned"]:
             lines += ["", f"Workload cost (calls × cost): {totals['weighted_before']:,.0f} → "
                           f"{totals['weighted_after']:,.0f}; sum of costs {totals['cost_before']:,.0f} → "

@@ -185,7 +185,7 @@ def _index_advice_findings(report: ProfileReport, database: str) -> list:
             figures = ", ".join(f"statement {q}: {before:,.0f} -> {after:,.0f}" for q, before, after
                                 in verified.statements[:3])
             message = (f"index on {table} ({keys}){include}{where} lowers the planner cost of "
-                       f"{len(verified.statements)} workload statement(s) by {verified.gain:.0%} weighted by calls "
+                       f"{len(verified.statements)} workload statement(s) by {verified.gain:.1%} weighted by calls "
                        f"({figures}; HypoPG){sent}")
         else:
             calls = sum(by_id[q].calls for q in served if q in by_id)

@@ -138,16 +138,18 @@ def analyse(history: History) -> Profile:
     warehouses: dict = {}
     cortex: dict = {}
     identical: dict = defaultdict(list)
+    calls: dict = {}  # group key -> Cortex functions called
     for run in history.runs:
         key = run.parameterized_hash or text_analysis.fingerprint(run.text)
         group = groups.get(key)
         if group is None:
             group = groups[key] = QueryGroup(key=key, text=run.text, query_type=run.query_type)
+            calls[key] = text_analysis.cortex_calls(run.text)  # the same in every run of a parameterized query
         credits = estimated_credits(run.execution_ms, run.warehouse_size, run.warehouse_type)
         _add_run(group, run, credits)
         if run.warehouse:
             _add_load(warehouses.setdefault(run.warehouse, WarehouseLoad(run.warehouse)), run, credits)
-        for function in text_analysis.cortex_calls(run.text):
+        for function in calls[key]:
             use = cortex.setdefault(function, CortexUse(function))
             use.queries += 1
             use.elapsed_ms += run.elapsed_ms
@@ -357,10 +359,10 @@ def _cache_finding(runs: list) -> Optional[Finding]:
                f"scanned, about {credits:,.3f} warehouse credits.")
     if functions:
         message += f" It calls {', '.join(functions)}, which rules out result reuse."
-        remediation = (f"Remove {', '.join(functions)} from the query text: pass the time as a literal truncated to "
-                       "the period you need (e.g. the hour, computed by the caller), or use CURRENT_DATE, which does "
-                       "not prevent reuse. Then identical runs within 24 hours are served from the result cache "
-                       "without a warehouse, as long as the tables have not changed.")
+        remediation = (f"Remove {', '.join(functions)} from the query text: have the caller pass the time as a "
+                       "literal truncated to the period that matters (e.g. the hour). Then identical runs within "
+                       "24 hours are served from the result cache without a warehouse, as long as the tables have "
+                       "not changed.")
     else:
         remediation = ("Snowflake reuses a result only for the exact same text, while the tables are unchanged, "
                        "with USE_CACHED_RESULT = TRUE. If the tables change between runs (frequent loads), the "

@@ -16,8 +16,8 @@ from auditor.sql.access import access_paths
 from auditor.sql.parse import parse_statement
 
 DIALECT = "snowflake"
-# Functions whose result differs on every run: a query using one never reuses a persisted result.
-# (CURRENT_DATE is Snowflake's documented exception: it does not prevent reuse.)
+# Functions whose result differs on every run: a query using one never reuses a persisted result
+# (Snowflake's documentation names CURRENT_TIMESTAMP, UUID_STRING, RANDOM and RANDSTR).
 NON_REUSABLE = ("CURRENT_TIMESTAMP", "CURRENT_TIME", "LOCALTIMESTAMP", "LOCALTIME", "SYSDATE", "GETDATE",
                 "SYSTIMESTAMP", "UUID_STRING", "RANDOM", "RANDSTR")
 
@@ -59,6 +59,9 @@ def filter_columns(text: str) -> dict:
 def cortex_calls(text: str) -> list:
     """Names of the Cortex functions the query calls, in order of first use:
     ``SNOWFLAKE.CORTEX.COMPLETE``, ``AI_COMPLETE``…"""
+    upper = text.upper()
+    if "CORTEX" not in upper and "AI_" not in upper:
+        return []
     tokens = _tokens(text)
     if tokens is None:
         found = re.findall(r"\b(SNOWFLAKE\s*\.\s*CORTEX\s*\.\s*\w+|AI_\w+)\s*\(", text, flags=re.IGNORECASE)
