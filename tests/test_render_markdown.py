@@ -164,3 +164,16 @@ def test_a_live_finding_has_no_line():
     assert "#### PRF101 Expensive statement: `db:shop`\n" in text
     assert "- live figures: calls 9000, total_ms 1234.5\n" in text
     assert "```sql\nSELECT * FROM orders WHERE status = $1\n```" in text
+
+
+def test_cost_as_the_llm_rules_record_it():
+    from auditor.render.report_model import format_cost
+
+    assert format_cost({"max_tokens": None, "model": "gpt-4o-mini", "price_as_of": "2026-05-27",
+                        "price_per_million": {"input": 0.15, "output": 0.6}, "price_source": "the price list",
+                        "priced": True, "provider": "openai"}) == (
+        "model gpt-4o-mini (openai), no max_tokens, $0.15 / $0.60 per 1M input / output tokens "
+        "(prices as of 2026-05-27; source: the price list)")
+    assert format_cost({"max_tokens": 300, "model": "llama3.1", "priced": False, "provider": "ollama",
+                        "reason": "not billed per token (local model or endpoint)"}) == (
+        "model llama3.1 (ollama), max_tokens 300, not priced: not billed per token (local model or endpoint)")

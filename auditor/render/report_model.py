@@ -106,24 +106,44 @@ def format_workload(workload) -> str:
 
 
 def format_cost(cost) -> str:
-    """One line for an LLM call's cost: model, token limit, prices, and the daily estimate when known."""
+    """One line for an LLM call's cost: model and provider, token cap, prices per million tokens (or
+    why the call is not priced), the daily estimate when known, and where the prices come from."""
     if not isinstance(cost, dict) or not cost:
         return ""
     parts = []
     if cost.get("model"):
-        parts.append(f"model {cost['model']}")
+        parts.append(f"model {cost['model']}" + (f" ({cost['provider']})" if cost.get("provider") else ""))
     if "max_tokens" in cost:
-        parts.append(f"max_tokens {_plain(cost['max_tokens'])}")
-    if cost.get("prices") not in (None, {}, ""):
+        parts.append("no max_tokens" if cost["max_tokens"] is None else f"max_tokens {_plain(cost['max_tokens'])}")
+    per_million = cost.get("price_per_million")
+    if isinstance(per_million, dict) and per_million:
+        prices = " / ".join(_usd(per_million[k]) for k in ("input", "output") if k in per_million)
+        kinds = " / ".join(k for k in ("input", "output") if k in per_million)
+        parts.append(f"{prices} per 1M {kinds} tokens")
+    elif cost.get("prices") not in (None, {}, ""):
         parts.append(f"prices {_plain(cost['prices'])}")
+    if cost.get("priced") is False and cost.get("reason"):
+        parts.append(f"not priced: {cost['reason']}")
     if "calls_per_day" in cost:
         parts.append(f"{_figure(cost['calls_per_day'])} calls/day")
     if "usd_per_day" in cost:
         usd = _number(cost["usd_per_day"])
         parts.append(f"≈ ${usd:,.2f}/day" if usd is not None else f"usd_per_day {cost['usd_per_day']}")
-    known = {"model", "max_tokens", "prices", "calls_per_day", "usd_per_day"}
+    known = {"model", "provider", "max_tokens", "price_per_million", "prices", "priced", "reason", "calls_per_day",
+             "usd_per_day", "price_as_of", "price_source"}
     parts += [f"{key} {_plain(value)}" for key, value in sorted(cost.items()) if key not in known]
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    origin = [f"as of {cost['price_as_of']}" if cost.get("price_as_of") else "",
+              f"source: {cost['price_source']}" if cost.get("price_source") else ""]
+    origin = [o for o in origin if o]
+    if origin:
+        text += f" (prices {'; '.join(origin)})"
+    return text
+
+
+def _usd(value) -> str:
+    number = _number(value)
+    return f"${number:,.2f}" if number is not None else str(value)
 
 
 def _plain(value) -> str:
