@@ -190,3 +190,16 @@ def test_report_loads_filters_and_copies(driver, report):
     WebDriverWait(driver, 5).until(lambda _: button.text != "Copy DDL")
     assert button.text in ("Copied", "Select and copy")
     assert _severe_console_entries(driver) == []
+
+
+def test_a_report_without_findings_loads_cleanly(driver, tmp_path):
+    from auditor.scan import ScanResult
+
+    page = tmp_path / "empty.html"
+    page.write_text(render_html(ScanResult(root="empty", findings=[], notes=[("x.py", "skipped: binary file")],
+                                           metrics={"files": 0})), encoding="utf-8")
+    driver.get_log("browser")
+    driver.get(page.as_uri())
+    assert _severe_console_entries(driver) == []
+    assert "No findings: nothing in the scanned code matched a rule." in driver.find_element("id", "findings").text
+    assert driver.find_element("id", "notes").text.endswith("x.py: skipped: binary file")
