@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 from auditor.findings import Finding, assign_fingerprints, lower_severity, priority_for, rank_key
@@ -112,6 +113,7 @@ class Profile:
     total_elapsed_ms: float
 
 
+@lru_cache(maxsize=256)
 def size_key(size: str) -> str:
     """``X-Small``/``XSMALL``/``2X-Large``/``XXLARGE`` -> the key of :data:`CREDITS_PER_HOUR` ('' if unknown)."""
     key = re.sub(r"[^0-9A-Z]", "", size.upper())
@@ -139,8 +141,9 @@ def analyse(history: History) -> Profile:
     cortex: dict = {}
     identical: dict = defaultdict(list)
     calls: dict = {}  # group key -> Cortex functions called
+    fingerprints: dict = {}  # literal shape -> sqlglot fingerprint (for runs without QUERY_PARAMETERIZED_HASH)
     for run in history.runs:
-        key = run.parameterized_hash or text_analysis.fingerprint(run.text)
+        key = run.parameterized_hash or _fingerprint(run.text, fingerprints)
         group = groups.get(key)
         if group is None:
             group = groups[key] = QueryGroup(key=key, text=run.text, query_type=run.query_type)
@@ -178,6 +181,14 @@ def analyse(history: History) -> Profile:
     return Profile(source=history.source, queries=len(history.runs), groups=ranked, warehouses=loads,
                    cortex=uses, findings=findings, notes=list(history.notes), total_credits=total_credits,
                    total_elapsed_ms=total_elapsed)
+
+
+def _fingerprint(text: str, cache: dict) -> str:
+    """The sqlglot fingerprint of ``text``, parsed once per literal shape."""
+    shape = text_analysis.literal_shape(text)
+    if shape not in cache:
+        cache[shape] = text_analysis.fingerprint(text)
+    return cache[shape]
 
 
 def _add_run(group: QueryGroup, run, credits: float) -> None:
@@ -369,7 +380,7 @@ def _cache_finding(runs: list) -> Optional[Finding]:
                        "re-execution is needed: cache the result in the application, or load less often. Otherwise "
                        "check the session's USE_CACHED_RESULT and that the text is not rebuilt with varying "
                        "whitespace, comments or literals.")
-    key = runs[0].parameterized_hash or text_analysis.fingerprint(text)
+    key = runs[0].parameterized_hash or text_analysis.fingerprint(text)  # as in analyse()
     return _finding("PRF205", f"query {key}", message, remediation, short(text),
                     {"runs": len(runs), "executed_runs": len(executed), "execution_ms": round(execution),
                      "estimated_credits": round(credits, 4), "query_hash": runs[0].query_hash,

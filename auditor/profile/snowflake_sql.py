@@ -22,6 +22,15 @@ NON_REUSABLE = ("CURRENT_TIMESTAMP", "CURRENT_TIME", "LOCALTIMESTAMP", "LOCALTIM
                 "SYSTIMESTAMP", "UUID_STRING", "RANDOM", "RANDSTR")
 
 
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def literal_shape(text: str) -> str:
+    """The text with string and number literals replaced and whitespace collapsed: a cheap key under
+    which runs that differ only in their literals share one :func:`fingerprint`."""
+    return " ".join(_LITERAL.sub("?", text).split())
+
+
 def fingerprint(text: str) -> str:
     """A stable id of the statement with its literals replaced (``sqlglot:…``), or of its
     whitespace-normalised text when it does not parse (``text:…``)."""
