@@ -52,16 +52,15 @@ class RetryLoop:
 
 @dataclass
 class PromptPrefix:
-    """Prompt text whose leading part changes per call while static text follows."""
+    """Prompt text built from literal text and interpolated values, in order."""
 
     line: int
-    head: str  # the first changing part, as written
-    volatile: str  # clock | uuid | random | random id | "" (some other value)
-    static_chars: int  # literal characters after the head
-    static_names: list = field(default_factory=list)  # names after the head that may be string constants
+    parts: list  # ["text", characters] | ["name", dotted name, volatile] | ["expr", code, volatile]; volatile:
+    # clock | uuid | random | random id | request id | "" (nothing seen); names may be constants (the check resolves them)
     sink: str = ""  # where the text goes: a keyword (``system=``), dict key, callee, or assigned name
     kind: str = "prefix"  # prefix | before-cache-marker
     excerpt: str = ""  # the text expression as written (shortened)
+    group: int = 0  # before-cache-marker: the line of the list of blocks it belongs to
 
 
 def collect_shapes(tree: cst.Module, code: bytes, line_of: Callable) -> tuple:
@@ -187,16 +186,10 @@ class _Collector:
         if parts is None:
             return
         first = next((i for i, part in enumerate(parts) if not isinstance(part, str)), None)
-        if first is None:
-            return
-        head = parts[first]
-        static_chars = sum(len(p) for p in parts[first + 1:] if isinstance(p, str))
-        static_names = [dotted(p) for p in parts[first + 1:] if not isinstance(p, str) and dotted(p)]
-        if not static_chars and not static_names:
-            return
-        self.prompt_texts.append(PromptPrefix(
-            line=self.line_of(node), head=_code(head)[:80], volatile=_volatile(head),
-            static_chars=static_chars, static_names=static_names, sink=sink, excerpt=_code(node)[:160]))
+        if first is None or first == len(parts) - 1:
+            return  # no value, or nothing after the first one
+        self.prompt_texts.append(PromptPrefix(line=self.line_of(node), parts=[_part(p) for p in parts], sink=sink,
+                                              excerpt=_code(node)[:160]))
 
     def cache_marker(self, node: cst.List, sink: str) -> None:
         """``[{"text": f"...{now}"}, {"text": POLICY, "cache_control": {...}}]``: the marked block's prefix
@@ -205,18 +198,23 @@ class _Collector:
         marked = next((i for i, block in enumerate(blocks) if _dict_get(block, "cache_control") is not None), None)
         if not marked:
             return
+        group = self.line_of(node)
         for block in blocks[:marked]:
             value = _dict_get(block, "text")
             if value is None:
                 value = _dict_get(block, "content")
-            parts = _parts(value) if value is not None and _is_text(value) else None
-            if value is not None and (parts is not None and any(not isinstance(p, str) for p in parts)
-                                      or isinstance(value, cst.Call)):
-                head = next((p for p in parts if not isinstance(p, str)), value) if parts else value
-                self.prompt_texts.append(PromptPrefix(
-                    line=self.line_of(value), head=_code(head)[:80], volatile=_volatile(head), static_chars=0,
-                    sink=sink, kind="before-cache-marker", excerpt=_code(value)[:160]))
-                return
+            if value is None:
+                continue
+            if _is_text(value):
+                parts = [_part(p) for p in _parts(value) or []]
+            elif isinstance(value, (cst.Call, cst.Name, cst.Attribute)):
+                parts = [_part(value)]
+            else:
+                continue
+            if any(part[0] != "text" for part in parts):
+                self.prompt_texts.append(PromptPrefix(line=self.line_of(value), parts=parts, sink=sink,
+                                                      kind="before-cache-marker", excerpt=_code(value)[:160],
+                                                      group=group))
 
 
 # ------------------------------------------------------------------ helpers: statements
@@ -402,6 +400,16 @@ def _parts(node: cst.BaseExpression) -> Optional[list]:
             out.append(piece)
         return out
     return None
+
+
+def _part(part) -> list:
+    """A text part as plain data: ["text", length] or ["name"/"expr", text, volatile]."""
+    if isinstance(part, str):
+        return ["text", len(part)]
+    name = dotted(part)
+    if name:
+        return ["name", name, _volatile(part)]
+    return ["expr", _code(part)[:80], _volatile(part)]
 
 
 def _volatile(node: cst.CSTNode) -> str:

@@ -59,8 +59,9 @@ def test_retry_loop_and_prompt_shapes_are_collected():
     facts = extract_facts("m.py", source)
     loops = [(r.line, r.kind, r.bounded, r.sleeps, r.broad, r.calls) for r in facts.retry_loops]
     assert loops == [(6, "for", True, True, True, [[8, 0]]), (13, "while", False, False, True, [[15, 0]])]
-    prompts = [(p.line, p.head, p.volatile, p.static_names, p.sink) for p in facts.prompts]
-    assert prompts == [(36, "datetime.now()", "clock", ["tier", "GUIDE"], "return")]
+    prompts = [(p.line, p.parts, p.sink) for p in facts.prompts]
+    assert prompts == [(36, [["text", 5], ["expr", "datetime.now()", "clock"], ["text", 6], ["name", "tier", ""],
+                             ["text", 2], ["name", "GUIDE", ""]], "return")]
 
 
 # ------------------------------------------------------------------ LLM107
@@ -225,6 +226,49 @@ def test_short_prompts_and_static_first_prompts_are_silent(scan):
                           {{"role": "user", "content": f"{{datetime.now()}}: {{q}} (answer briefly)"}}])
     '''})
     assert found(result, "LLM108") == []
+
+
+def test_constant_names_count_as_static_text(scan):
+    result = scan({"app.py": f'''
+        import time
+
+        from openai import OpenAI
+
+        client = OpenAI(timeout=30)
+        INTRO = "You are the support assistant."
+        GUIDE = "{LONG}"
+
+
+        def ask(q):
+            system = f"{{INTRO}} {{GUIDE}} Asked at {{time.time()}}."
+            prompt_tail = f"{{INTRO}} Asked at {{time.time()}}. {{GUIDE}}"
+            return client.chat.completions.create(
+                model="gpt-4o-mini", max_completion_tokens=50,
+                messages=[{{"role": "system", "content": system + prompt_tail}}, {{"role": "user", "content": q}}])
+    '''})
+    finding = _one(result, "LLM108")
+    assert finding.line == 12 and "`time.time()` (the current time" in finding.message
+
+
+def test_first_changing_block_before_the_marker_is_reported_once(scan):
+    result = scan({"app.py": '''
+        import anthropic
+
+        client = anthropic.Anthropic(timeout=60)
+        GUIDE = "Answer from the documents only."
+
+
+        def ask(user_profile, documents, q):
+            return client.messages.create(
+                model="claude-haiku-4-5", max_tokens=300,
+                system=[{"type": "text", "text": f"{GUIDE}"},
+                        {"type": "text", "text": user_profile},
+                        {"type": "text", "text": f"Profile again: {user_profile}"},
+                        {"type": "text", "text": documents, "cache_control": {"type": "ephemeral"}}],
+                messages=[{"role": "user", "content": q}])
+    '''})
+    finding = _one(result, "LLM108")
+    assert (finding.line, finding.confidence) == (11, "medium")
 
 
 # ------------------------------------------------------------------ LLM109

@@ -34,6 +34,7 @@ def check_prompt_cache(program: Program) -> Iterator[Finding]:
     if not model.calls:
         return
     for facts in program.facts:
+        marked_groups: set = set()
         for prompt in facts.prompts:
             function = function_at(facts, prompt.line)
             if function is None or not _near_llm_call(program, function.qualname):
@@ -42,14 +43,18 @@ def check_prompt_cache(program: Program) -> Iterator[Finding]:
                 continue
             if prompt.sink == "return" and not _PROMPT_FUNCTIONS.search(function.name):
                 continue
+            head, static = _changing_head(program, facts, prompt.parts)
+            if head is None:
+                continue  # every value in it is a module constant: the text does not change
             if prompt.kind == "before-cache-marker":
-                yield _marker_finding(program, facts, function, prompt)
+                if prompt.group not in marked_groups:  # the first changing block of a list is enough
+                    marked_groups.add(prompt.group)
+                    yield _marker_finding(program, facts, function, prompt, head)
                 continue
-            static = prompt.static_chars + sum(_constant_length(program, facts, name) for name in prompt.static_names)
             tokens = static // CHARS_PER_TOKEN
             if tokens < MIN_CACHEABLE_TOKENS:
                 continue
-            yield _prefix_finding(program, facts, function, prompt, tokens)
+            yield _prefix_finding(program, facts, function, prompt, head, tokens)
 
 
 def _near_llm_call(program: Program, qualname: str) -> bool:
@@ -62,6 +67,23 @@ def _near_llm_call(program: Program, qualname: str) -> bool:
         if summary is not None and "llm" in summary.chains:
             return True
     return False
+
+
+def _changing_head(program: Program, facts, parts: list) -> tuple:
+    """``(the first part that changes per call, characters of static text after it)``; ``(None, 0)`` when
+    nothing changes. Literal text and names of module-level string constants are static."""
+    head = None
+    static = 0
+    for part in parts:
+        length = part[1] if part[0] == "text" else (_constant_length(program, facts, part[1]) if part[0] == "name"
+                                                      else 0)
+        constant = part[0] == "text" or (part[0] == "name" and length > 0)
+        if head is None:
+            if not constant:
+                head = part
+        elif constant:
+            static += length
+    return head, static
 
 
 def _constant_length(program: Program, facts, name: str) -> int:
@@ -79,20 +101,21 @@ def _constant_length(program: Program, facts, name: str) -> int:
     return len(value) if isinstance(value, str) else 0
 
 
-def _what_changes(prompt) -> str:
+def _what_changes(head: list) -> str:
     return {"clock": "the current time", "uuid": "a random uuid", "random": "a random value",
-            "random id": "a random token", "request id": "a per-request id"}.get(prompt.volatile, "")
+            "random id": "a random token", "request id": "a per-request id"}.get(head[2], "")
 
 
-def _prefix_finding(program: Program, facts, function, prompt, tokens: int) -> Finding:
-    changes = _what_changes(prompt)
+def _prefix_finding(program: Program, facts, function, prompt, head: list, tokens: int) -> Finding:
+    changes = _what_changes(head)
+    value = head[1]
     if changes:
-        head = f"`{prompt.head}` ({changes}, different on every call)"
+        shown = f"`{value}` ({changes}, different on every call)"
         effect = "never matches a cached prefix"
     else:
-        head = f"`{prompt.head}`"
+        shown = f"`{value}`"
         effect = "matches a cached prefix only when that value repeats"
-    message = (f"The prompt built here puts {head} before about {tokens:,} tokens of static text: provider "
+    message = (f"The prompt built here puts {shown} before about {tokens:,} tokens of static text: provider "
                f"prompt caches match the request prefix exactly, so the static text {effect} and is billed "
                f"at the full input price on every call.")
     remediation = ("Put the static text first and what changes last: the system prompt (or the block marked "
@@ -102,20 +125,20 @@ def _prefix_finding(program: Program, facts, function, prompt, tokens: int) -> F
     return make_finding("LLM108", program, function, facts.path, prompt.line, 0, prompt.line, message, remediation,
                         prompt.excerpt, confidence=None if changes else "medium",
                         severity_steps=0 if changes else -1, raise_on_request=False,
-                        context={"changing": prompt.head, "static_tokens_estimate": tokens, "sink": prompt.sink},
+                        context={"changing": value, "static_tokens_estimate": tokens, "sink": prompt.sink},
                         impact=f"About {tokens:,} input tokens per call billed at the full price instead of the "
                                f"cached price (10% on Anthropic, 50% on OpenAI).")
 
 
-def _marker_finding(program: Program, facts, function, prompt) -> Finding:
-    changes = _what_changes(prompt)
-    head = f"`{prompt.head}` ({changes})" if changes else f"`{prompt.head}`"
-    message = (f"A content block built from {head} comes before the block marked with `cache_control`: the "
+def _marker_finding(program: Program, facts, function, prompt, head: list) -> Finding:
+    changes = _what_changes(head)
+    shown = f"`{head[1]}` ({changes})" if changes else f"`{head[1]}`"
+    message = (f"A content block built from {shown} comes before the block marked with `cache_control`: the "
                f"cache entry covers everything up to the marker, so it changes with that value; every such call "
                f"writes a new entry (1.25x the input price) that the next call cannot read.")
     remediation = ("Order the blocks static-first: the constant blocks with the `cache_control` marker on the last "
                    "of them, then the blocks that change per call (dates, user details, retrieved context).")
     return make_finding("LLM108", program, function, facts.path, prompt.line, 0, prompt.line, message, remediation,
                         prompt.excerpt, confidence=None if changes else "medium",
-                        raise_on_request=False, context={"changing": prompt.head, "sink": prompt.sink},
+                        raise_on_request=False, context={"changing": head[1], "sink": prompt.sink},
                         impact="Cache writes at 1.25x the input price on every call, no cache reads.")
