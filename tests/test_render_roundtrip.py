@@ -98,6 +98,8 @@ def test_report_command_writes_every_format(tmp_path):
     ("{", "{path} is not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)"),
     ("[1, 2]", "{path} is not an audit JSON report (no schema_version)"),
     ('{"schema_version": "2.0"}', "{path} has schema version '2.0'; this audit reads 1.0, 1.1"),
+    ('{"schema_version": "1.1", "summary": {"lines": "many"}, "findings": [], "notes": []}',
+     "{path}: summary lines is not a count"),
     ('{"schema_version": "1.1", "summary": {}, "findings": [{"rule": "DB101"}], "notes": []}',
      "{path}: finding 1 lacks category, column, confidence, end_line, function, line, message, path, "
      "remediation, severity, title"),
@@ -110,3 +112,13 @@ def test_bad_report_files_are_one_line_errors(tmp_path, content, message):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == "audit: error: " + message.format(path=path) + "\n"
+
+
+def test_a_minimal_report_renders_in_every_format(tmp_path):
+    path = tmp_path / "scan.json"
+    path.write_text('{"schema_version": "1.1", "summary": {}, "findings": [], "notes": []}', encoding="utf-8")
+    runner = cli_runner()
+    for output_format in ("terminal",) + TEXT_FORMATS:
+        result = runner.invoke(app, ["report", str(path), "--format", output_format])
+        assert result.exit_code == 0, (output_format, result.output)
+    assert runner.invoke(app, ["report", str(path)]).stdout.startswith("audit scanned 0 files, 0 lines")

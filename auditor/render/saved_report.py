@@ -49,6 +49,9 @@ def result_from_document(document, source: str = "the report") -> ScanResult:
     if not isinstance(summary, dict) or not isinstance(findings, list) or not isinstance(notes, list):
         raise ReportFileError(f"{source} is not an audit JSON report (summary, findings or notes missing)")
     metrics = {key: value for key, value in summary.items() if key not in ("findings", "by_severity")}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, dict)):
+            raise ReportFileError(f"{source}: summary {key} is not a count")
     loaded = [_finding(item, number, source) for number, item in enumerate(findings, 1)]
     try:
         kept_notes = [(note["path"], note["message"]) for note in notes]

@@ -19,9 +19,9 @@ def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None
     """Print the summary and the ``top`` most important findings."""
     metrics = result.metrics
     console.print(
-        f"[bold]audit[/bold] scanned {metrics['files']} files, {metrics['lines']:,} lines: "
-        f"{metrics['db_call_sites']} DB call sites, {metrics['request_handlers']} request handlers, "
-        f"{metrics['files_opening_connections']} files opening connections."
+        f"[bold]audit[/bold] scanned {metrics.get('files', 0)} files, {metrics.get('lines', 0):,} lines: "
+        f"{metrics.get('db_call_sites', 0)} DB call sites, {metrics.get('request_handlers', 0)} request handlers, "
+        f"{metrics.get('files_opening_connections', 0)} files opening connections."
     )
     counts = Counter(f.severity for f in result.findings)
     summary = Text("Findings: ")
