@@ -122,3 +122,13 @@ def test_a_minimal_report_renders_in_every_format(tmp_path):
         result = runner.invoke(app, ["report", str(path), "--format", output_format])
         assert result.exit_code == 0, (output_format, result.output)
     assert runner.invoke(app, ["report", str(path)]).stdout.startswith("audit scanned 0 files, 0 lines")
+
+
+def test_a_finding_without_priority_or_effort_gets_them():
+    finding = {"rule": "DB101", "title": "t", "category": "n-plus-one", "severity": "high", "confidence": "high",
+               "path": "a.py", "line": 3, "column": 0, "end_line": 3, "function": "f", "message": "m",
+               "remediation": "r"}
+    result = result_from_document({"schema_version": "1.1", "summary": {}, "findings": [finding], "notes": []})
+    assert (result.findings[0].priority, result.findings[0].effort) == ("P1", "medium")
+    assert '<span id="visible-count" aria-live="polite">1 of 1 findings</span>' in render_text(result, "html")
+    assert render_text(result, "html").count('<article class="finding"') == 1

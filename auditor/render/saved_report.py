@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from auditor.findings import CONFIDENCES, SEVERITIES, Finding
+from auditor.findings import CONFIDENCES, SEVERITIES, Finding, priority_for
 from auditor.render.index_advice import SavedSql
 from auditor.scan import ScanResult
 
@@ -81,4 +81,8 @@ def _finding(item, number: int, source: str) -> Finding:
                                   f"{kind.__name__}")
     if values["severity"] not in SEVERITIES or values["confidence"] not in CONFIDENCES:
         raise ReportFileError(f"{source}: finding {number} has an unknown severity or confidence")
+    if values.get("priority") not in ("P0", "P1", "P2", "P3"):
+        values["priority"] = priority_for(values["severity"], values["confidence"])
+    if values.get("effort") not in ("low", "medium", "high"):
+        values["effort"] = "medium"
     return Finding(**values)
