@@ -116,7 +116,7 @@ def render_terminal(profile: Profile, console: Console, top: int) -> None:
     if profile.groups and top:
         table = Table(title="Top queries by estimated credits", show_header=True, header_style="bold", box=None)
         for name in ("#", "runs", "elapsed", "est. credits", "partitions"):
-            table.add_column(name, justify="right", no_wrap=True)
+            table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), 2))
         table.add_column("query", no_wrap=True, overflow="ellipsis")
         for position, group in enumerate(profile.groups[:top], start=1):
             table.add_row(str(position), f"{group.runs:,}", seconds(group.elapsed_ms), f"{group.credits:,.3f}",
