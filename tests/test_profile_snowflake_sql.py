@@ -98,3 +98,19 @@ def test_connections_toml_is_used_when_no_account_is_set(tmp_path):
     assert describe(params) == "connection 'default' from connections.toml"
     named = connection_parameters({"SNOWFLAKE_HOME": str(tmp_path), "SNOWFLAKE_DEFAULT_CONNECTION_NAME": "prod"})
     assert named["connection_name"] == "prod"
+
+
+def test_an_empty_history_reports_nothing_in_every_format():
+    from rich.console import Console
+
+    from auditor.profile.snowflake_analysis import analyse
+    from auditor.profile.snowflake_history import History
+    from auditor.profile.snowflake_report import render_json, render_markdown, render_terminal
+
+    profile = analyse(History(runs=[], source="SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY"))
+    assert (profile.findings, profile.groups, profile.total_credits) == ([], [], 0)
+    assert '"findings": []' in render_json(profile, 10)
+    assert "## Findings\n\nNone." in render_markdown(profile, 10)
+    console = Console(record=True, width=100)
+    render_terminal(profile, console, 10)
+    assert console.export_text().startswith("audit read 0 queries (0 distinct) of the last 7 days")
