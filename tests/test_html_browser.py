@@ -181,6 +181,19 @@ def test_report_loads_filters_and_copies(driver, report):
     driver.execute_script("document.getElementById('findings').scrollIntoView();")
     assert driver.save_screenshot(str(ARTIFACTS / "report-filtered.png"))
 
+    # a bubble of the priority matrix lists its findings: severity and effort
+    bubble = driver.find_element("css selector", "svg.matrix .bubble[data-severity='critical'][data-effort='medium']")
+    in_cell = sum(1 for f in result.findings if (f.severity, f.effort) == ("critical", "medium"))
+    assert in_cell > 0
+    bubble.click()
+    assert _visible(driver) == (f"{in_cell} of {total} findings", in_cell)
+    assert driver.find_element("id", "filter-effort").get_attribute("value") == "medium"
+    driver.find_element("id", "filter-reset").click()
+    _choose(driver, "effort", "low")
+    low_effort = sum(1 for f in result.findings if f.effort == "low")
+    assert _visible(driver) == (f"{low_effort} of {total} findings", low_effort)
+    driver.find_element("id", "filter-reset").click()
+
     # the copy button copies the DDL of an index finding
     button = driver.find_element("css selector", "article.finding[data-rule='IDX101'] button.copy")
     button.click()

@@ -21,11 +21,14 @@ def test_self_contained():
 def test_cards_filters_and_counts():
     html = render_html(handmade_result())
     cards = re.findall(r'<article class="finding" id="finding-(\d+)" data-severity="(\w+)" '
-                       r'data-category="([\w-]+)" data-rule="(\w+)" data-path="([^"]+)">', html)
+                       r'data-category="([\w-]+)" data-rule="(\w+)" data-effort="(\w+)" data-path="([^"]+)">', html)
     assert [card[1:] for card in cards] == [
-        ("critical", "n-plus-one", "DB101", "app/views.py"), ("high", "connections", "DB202", "scripts/job.py"),
-        ("high", "n-plus-one", "DB101", "app/views.py"), ("medium", "index", "IDX101", "app/repo.py"),
-        ("medium", "llm", "LLM101", "app/ai.py"), ("low", "index", "IDX102", "db/schema.sql")]
+        ("critical", "n-plus-one", "DB101", "medium", "app/views.py"),
+        ("high", "connections", "DB202", "low", "scripts/job.py"),
+        ("high", "n-plus-one", "DB101", "medium", "app/views.py"),
+        ("medium", "index", "IDX101", "low", "app/repo.py"),
+        ("medium", "llm", "LLM101", "low", "app/ai.py"),
+        ("low", "index", "IDX102", "high", "db/schema.sql")]
     assert '<span id="visible-count" aria-live="polite">6 of 6 findings</span>' in html
     assert re.findall(r'<option value="(\w+)">\w+ \((\d+)\)</option>', html.split('id="filter-severity"')[1]
                       .split("</select>")[0]) == [("critical", "1"), ("high", "2"), ("medium", "2"), ("low", "1")]
