@@ -27,13 +27,16 @@ _PROMPT_HINT = re.compile(rb"prompt|system|instruction|openai|anthropic|langchai
 _BROAD = {"Exception", "BaseException", ""}
 # Callees whose result changes on every call: the clock, random ids.
 _VOLATILE_CALLS = {
-    "now": "clock", "utcnow": "clock", "today": "clock", "time": "clock", "time_ns": "clock",
-    "monotonic": "clock", "strftime": "clock", "isoformat": "clock", "ctime": "clock", "asctime": "clock",
+    "now": "clock", "utcnow": "clock", "today": "day", "time": "clock", "time_ns": "clock",
+    "monotonic": "clock", "ctime": "clock", "asctime": "clock",
     "uuid1": "uuid", "uuid4": "uuid", "token_hex": "random id", "token_urlsafe": "random id",
     "random": "random", "randint": "random", "choice": "random", "getrandbits": "random",
 }
 _VOLATILE_NAMES = re.compile(r"(^|_)(now|timestamp|ts|time|today|date|datetime|request_id|req_id|trace_id|"
                              r"span_id|correlation_id|uuid|nonce)$", re.IGNORECASE)
+_DAY_NAMES = re.compile(r"(^|_)(today|date)$", re.IGNORECASE)
+# strftime directives finer than a day: a text formatted with one of these changes within the day.
+_TIME_DIRECTIVES = re.compile(r"%[-#]?[HIMSfpXcTrRsLlkz]")
 
 
 @dataclass
@@ -380,7 +383,7 @@ def _parts(node: cst.BaseExpression) -> Optional[list]:
             if isinstance(part, cst.FormattedStringText):
                 out.append(part.value)
             else:
-                out.append(part.expression)
+                out.append(part)  # the FormattedStringExpression: its format spec tells the granularity
         return out
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         left = _parts(node.left) if _is_text(node.left) or isinstance(node.left, cst.SimpleString) else [node.left]
@@ -406,6 +409,13 @@ def _part(part) -> list:
     """A text part as plain data: ["text", length] or ["name"/"expr", text, volatile]."""
     if isinstance(part, str):
         return ["text", len(part)]
+    if isinstance(part, cst.FormattedStringExpression):
+        spec = "".join(p.value for p in part.format_spec or () if isinstance(p, cst.FormattedStringText))
+        volatile = _volatile(part.expression)
+        if volatile == "clock" and spec and "%" in spec and not _TIME_DIRECTIVES.search(spec):
+            volatile = "day"  # ``{now:%Y-%m-%d}``: the same text all day
+        name = dotted(part.expression)
+        return ["name", name, volatile] if name else ["expr", _code(part.expression)[:80], volatile]
     name = dotted(part)
     if name:
         return ["name", name, _volatile(part)]
@@ -413,14 +423,30 @@ def _part(part) -> list:
 
 
 def _volatile(node: cst.CSTNode) -> str:
-    """What makes the value change on every call, when that can be seen: clock, uuid, random."""
-    for call in _calls_in(node) if not isinstance(node, cst.Call) else [node] + _calls_in(node):
+    """What makes the value change between calls, when that can be seen: clock (finer than a day),
+    day (a date: the same text all day), uuid, random, random id, request id."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        method = node.func.attr.value
+        if method == "date":  # ``datetime.now().date()``
+            return "day" if _volatile(node.func.value) in {"clock", "day"} else ""
+        if method == "strftime" and node.args:
+            inner = _volatile(node.func.value)
+            pattern = string_value(node.args[0].value) if isinstance(node.args[0].value, cst.SimpleString) else None
+            if inner in {"clock", "day"} and pattern is not None and not _TIME_DIRECTIVES.search(pattern):
+                return "day"
+            return inner or ("clock" if pattern is None or _TIME_DIRECTIVES.search(pattern) else "day")
+        if method == "isoformat":
+            return _volatile(node.func.value) or "clock"
+    calls = _calls_in(node) if not isinstance(node, cst.Call) else [node] + _calls_in(node)
+    for call in calls:
         name = callee_text(call.func).rsplit(".", 1)[-1]
         if name in _VOLATILE_CALLS:
             return _VOLATILE_CALLS[name]
-    name = dotted(node) or ""
-    if name and _VOLATILE_NAMES.search(name.rsplit(".", 1)[-1]):
-        return "clock" if re.search(r"now|time|date|today", name, re.IGNORECASE) else "request id"
+    name = (dotted(node) or "").rsplit(".", 1)[-1]
+    if name and _VOLATILE_NAMES.search(name):
+        if _DAY_NAMES.search(name):
+            return "day"
+        return "clock" if re.search(r"now|time|ts$", name, re.IGNORECASE) else "request id"
     return ""
 
 

@@ -228,6 +228,21 @@ def test_short_prompts_and_static_first_prompts_are_silent(scan):
     assert found(result, "LLM108") == []
 
 
+def test_granularity_of_time_values():
+    source = textwrap.dedent('''
+        import time, uuid
+        from datetime import date, datetime
+
+        def system_prompt(now, current_date, request_id):
+            a = f"{date.today()} {datetime.now():%Y-%m-%d} {datetime.now():%H:%M} {datetime.now().isoformat()} x"
+            b = f"{now} {current_date} {request_id} {uuid.uuid4()} {datetime.now().strftime('%d %B')} {time.time()} x"
+            return a + b
+    ''')
+    prompts = extract_facts("m.py", source).prompts
+    assert [[part[2] for part in p.parts if part[0] != "text"] for p in prompts] == [
+        ["day", "day", "clock", "clock"], ["clock", "day", "request id", "uuid", "day", "clock"]]
+
+
 def test_constant_names_count_as_static_text(scan):
     result = scan({"app.py": f'''
         import time

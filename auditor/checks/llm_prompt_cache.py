@@ -77,7 +77,8 @@ def _changing_head(program: Program, facts, parts: list) -> tuple:
     for part in parts:
         length = part[1] if part[0] == "text" else (_constant_length(program, facts, part[1]) if part[0] == "name"
                                                       else 0)
-        constant = part[0] == "text" or (part[0] == "name" and length > 0)
+        # a date changes once a day: cached prefixes still hit all day long
+        constant = part[0] == "text" or (part[0] == "name" and length > 0) or part[2] == "day"
         if head is None:
             if not constant:
                 head = part
@@ -110,7 +111,7 @@ def _prefix_finding(program: Program, facts, function, prompt, head: list, token
     changes = _what_changes(head)
     value = head[1]
     if changes:
-        shown = f"`{value}` ({changes}, different on every call)"
+        shown = f"`{value}` ({changes}, which changes from one call to the next)"
         effect = "never matches a cached prefix"
     else:
         shown = f"`{value}`"

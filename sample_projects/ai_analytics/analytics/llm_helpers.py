@@ -1,6 +1,6 @@
 """Thin wrappers around the LLM SDKs, shared by the services."""
 
-from datetime import date
+from datetime import datetime, timezone
 
 import litellm
 import ollama
@@ -66,7 +66,7 @@ def ask_claude(question: str, context: str) -> str:
         model=CLAUDE_MODEL,
         max_tokens=500,
         system=[
-            {"type": "text", "text": f"Today is {date.today():%A %d %B %Y}."},
+            {"type": "text", "text": f"Current time: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC."},
             {"type": "text", "text": ANALYST_GUIDE, "cache_control": {"type": "ephemeral"}},
         ],
         messages=[{"role": "user", "content": f"{context}\n\n{question}"}],
@@ -75,13 +75,13 @@ def ask_claude(question: str, context: str) -> str:
 
 
 def ask_claude_cached(question: str, context: str) -> str:
-    """The cached guide comes first; the date follows the cache marker."""
+    """The cached guide comes first; the time follows the cache marker."""
     response = claude.messages.create(
         model=CLAUDE_MODEL,
         max_tokens=500,
         system=[
             {"type": "text", "text": ANALYST_GUIDE, "cache_control": {"type": "ephemeral"}},
-            {"type": "text", "text": f"Today is {date.today():%A %d %B %Y}."},
+            {"type": "text", "text": f"Current time: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC."},
         ],
         messages=[{"role": "user", "content": f"{context}\n\n{question}"}],
     )
