@@ -1,6 +1,7 @@
 """Inline suppressions: ``# audit: ignore[DB101, SQL103] -- reason`` in Python, ``-- audit: ignore[...]`` in SQL.
 
-A suppression on a finding's line, or alone on the line above it, hides the finding; a bare
+A suppression on a finding's line (or, trailing code, on any line of a finding's code), or alone
+on the line above it, hides the finding; a bare
 ``# audit: ignore`` hides every finding there. Comments are read with :mod:`tokenize` (and a small
 SQL lexer), so a string that merely contains the text does not count.
 """
@@ -29,9 +30,14 @@ class Suppression:
     standalone: bool = False  # the comment is alone on its line: it also covers the next line
     used: set = field(default_factory=set)  # codes (or "" for a bare ignore) that hid a finding
 
-    def covers(self, rule: str, line: int) -> str | None:
-        """The code that hides a ``rule`` finding at ``line`` ("" for a bare ignore), or None."""
-        if line != self.line and not (self.standalone and line == self.line + 1):
+    def covers(self, rule: str, line: int, end_line: int = 0) -> str | None:
+        """The code that hides a ``rule`` finding at ``line``..``end_line`` ("" for a bare ignore), or None.
+
+        A trailing comment covers a finding on any line of its code (``)  # audit: ignore[DB101]``
+        closing a call written over several lines); a comment alone on its line covers the line below.
+        """
+        on_its_lines = line <= self.line <= max(line, end_line) and not self.standalone
+        if not (on_its_lines or self.line == line or (self.standalone and line == self.line + 1)):
             return None
         if not self.codes:
             return ""
@@ -130,7 +136,7 @@ def apply_suppressions(findings: list, suppressions: dict) -> tuple:
     for finding in findings:
         hidden = False
         for suppression in suppressions.get(finding.path, ()):
-            code = suppression.covers(finding.rule, finding.line)
+            code = suppression.covers(finding.rule, finding.line, finding.end_line)
             if code is not None:
                 suppression.used.add(code)
                 hidden = True

@@ -72,6 +72,21 @@ def test_a_trailing_comment_on_the_line_above_covers_only_its_own_line(scan):
                                         "(no DB101 finding on this line)")]
 
 
+def test_a_trailing_comment_on_any_line_of_a_multi_line_call(scan):
+    result = scan({"jobs.py": """\
+        def load(cur, ids):
+            for i in ids:
+                cur.execute(
+                    "SELECT * FROM items WHERE id = %s",
+                    (i,),
+                )  # audit: ignore[DB101, SQL103]
+        """})
+    # DB101 spans the call (lines 3-6); SQL103 is the string on line 4 only.
+    assert found(result) == [("SQL103", "jobs.py", 4)]
+    assert result.notes == [("jobs.py", "line 6: unused suppression # audit: ignore[SQL103] "
+                                        "(no SQL103 finding on this line)")]
+
+
 def test_a_comment_two_lines_above_does_not_count(scan):
     result = scan({"jobs.py": """\
         def load(cur, ids):
