@@ -189,3 +189,17 @@ def test_missing_git_is_a_clear_error(repo, monkeypatch):
     monkeypatch.setenv("PATH", str(repo / "no-bin"))
     with pytest.raises(DiffError, match="^--diff needs git, which is not installed$"):
         base_findings(repo, "main", Config())
+
+
+def test_a_single_file_is_compared_with_the_same_file_at_the_ref(repo):
+    result = run("scan", repo / "backend" / "svc" / "report.py", "--format", "json", "--diff", "main")
+    assert (result.exit_code, found(result)) == (0, [])
+    result = run("scan", repo / "backend" / "svc" / "labels.py", "--format", "json", "--diff", "main")
+    assert (result.exit_code, found(result)) == (1, [("DB101", "svc/labels.py", 7)])
+
+
+def test_baseline_create_honours_select_and_ignore(repo, tmp_path):
+    baseline = tmp_path / "b.json"
+    assert run("baseline", "create", repo, "-o", baseline, "--ignore", "DB1").stderr == f"wrote {baseline} (0 findings)\n"
+    assert run("baseline", "create", repo, "-o", baseline, "--select", "DB101").stderr == \
+        f"wrote {baseline} (2 findings)\n"
