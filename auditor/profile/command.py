@@ -10,9 +10,10 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from auditor.findings import severity_rank
 from auditor.profile.connection import DEFAULT_STATEMENT_TIMEOUT_MS, ProfileError, redact, resolve_dsn
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 err = Console(stderr=True)
 
 
@@ -62,7 +63,9 @@ def profile_command(
     statement_timeout: int = typer.Option(DEFAULT_STATEMENT_TIMEOUT_MS, "--statement-timeout", min=100,
                                           help="statement_timeout of the profiler's session, in ms."),
 ) -> None:
-    """Profile a live PostgreSQL: top statements, catalog health, index advice verified with HypoPG."""
+    """Profile a live PostgreSQL: top statements, catalog health, index advice verified with HypoPG.
+
+    Exit code 1 when a finding is high or critical (0 with --indexes), 2 on an error."""
     fmt = _format(output_format, output)
     if snowflake:
         from auditor.profile.snowflake_cli import run
@@ -89,7 +92,8 @@ def profile_command(
     for line in report.warnings:
         _say("warning: ", line)
     _write(report, fmt, output, indexes)
-    raise typer.Exit(EXIT_OK)
+    high = any(severity_rank(f.severity) <= severity_rank("high") for f in report.findings)
+    raise typer.Exit(EXIT_FINDINGS if high and not indexes else EXIT_OK)
 
 
 def _write(report, fmt: ProfileFormat, output: Optional[Path], indexes: bool) -> None:
