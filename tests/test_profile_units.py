@@ -143,3 +143,84 @@ def test_code_text_gets_dollar_parameters_with_its_literals_kept():
             "AND f = %s AND g LIKE %s || '%%'")
     assert dollar_parameters(code) == ("SELECT a FROM t WHERE s = 'open' AND a = $1 AND b LIKE 'L-%' AND c = $2 "
                                        "AND e = $2 AND f = $3 AND g LIKE $4 || '%'")
+
+
+class _FakeCursor:
+    """Answers read_workload's queries as a server with the given pg_stat_statements columns would."""
+
+    def __init__(self, columns, rows, hidden=0):
+        self.columns, self.rows, self.hidden = columns, rows, hidden
+        self.executed, self.description, self._result = [], None, []
+
+    def execute(self, sql, params=None):
+        self.executed.append(sql)
+        if "FROM pg_extension" in sql:
+            self._result = [(1,)]
+        elif sql.endswith("LIMIT 0"):
+            self.description = [(name,) for name in self.columns]
+            self._result = []
+        elif "count(*)" in sql:
+            self._result = [(self.hidden,)]
+        else:
+            self._result = list(self.rows)
+
+    def fetchone(self):
+        return self._result[0] if self._result else None
+
+    def fetchall(self):
+        return list(self._result)
+
+
+class _FakeConnection:
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def cursor(self):
+        return self._cursor
+
+
+COMMON = ["userid", "dbid", "queryid", "query", "calls", "rows", "shared_blks_hit", "shared_blks_read",
+          "temp_blks_written"]
+
+
+@pytest.mark.parametrize("version,columns,total,toplevel", [
+    (12, COMMON + ["total_time", "mean_time", "blk_read_time"], "sum(total_time)", False),
+    (13, COMMON + ["total_exec_time", "mean_exec_time", "total_plan_time", "blk_read_time"],
+     "sum(total_exec_time)", False),
+    (14, COMMON + ["toplevel", "total_exec_time", "mean_exec_time", "blk_read_time"], "sum(total_exec_time)", True),
+    (17, COMMON + ["toplevel", "total_exec_time", "shared_blk_read_time", "stats_since"], "sum(total_exec_time)", True),
+])
+def test_pg_stat_statements_columns_of_every_version(version, columns, total, toplevel):
+    from auditor.profile.workload import read_workload
+
+    rows = [(11, "SELECT id FROM t WHERE id = $1", 400, 20.0, 400, 390, 10, 0),
+            (12, "BEGIN", 400, 1.0, 0, 0, 0, 0),
+            (13, "SELECT id FROM t WHERE a = $1", 2, 30.0, 10, 5, 500, 0)]
+    cursor = _FakeCursor(columns, rows, hidden=2)
+    workload = read_workload(_FakeConnection(cursor))
+    select = next(sql for sql in cursor.executed if sql.startswith("SELECT queryid"))
+    assert total in select and ("AND toplevel" in select) == toplevel, version
+    assert [s.queryid for s in workload.statements] == [13, 11]  # by total time; BEGIN left out
+    assert workload.skipped_utility == 1 and workload.hidden == 2
+    first = workload.statements[1]
+    assert (first.calls, first.mean_ms, first.rows_per_call, round(first.hit_ratio, 3)) == (400, 0.05, 1.0, 0.975)
+
+
+def test_table_and_connection_health_on_given_statistics():
+    from auditor.profile.catalog import LiveCatalog, TableStats
+    from auditor.profile.health import Activity, activity_findings, table_findings
+
+    catalog = LiveCatalog(tables={
+        "events": TableStats("events", "public", 5_000_000, 900_000_000, 1200, 6_000_000_000, 3, 160_000, 40_000),
+        "orders": TableStats("orders", "public", 200_000, 30_000_000, 3, 600_000, 90_000, 1_000, 2_000_000),
+        "countries": TableStats("countries", "public", 250, 16_384, 50_000, 12_500_000, 0),
+    })
+    found = sorted((f.rule, f.context["object"]) for f in table_findings(catalog, "db", Thresholds()))
+    assert found == [("PRF103", "table events"), ("PRF104", "table events")]
+    near = Activity(max_connections=100, reserved=3, states={"active": 70, "idle": 15}, database_hits=9_100_000,
+                    database_reads=900_000)
+    found = [(f.rule, f.context["object"]) for f in activity_findings(near, "db", Thresholds())]
+    assert found == [("PRF104", "database db"), ("PRF105", "connections near max_connections")]
+    calm = Activity(max_connections=100, reserved=3, states={"active": 4, "idle": 6}, database_hits=900,
+                    database_reads=700)
+    assert activity_findings(calm, "db", Thresholds()) == []
