@@ -14,9 +14,12 @@ from auditor.cli import app
 from tests.conftest import REPO_ROOT, write_tree
 
 ANALYTICS = REPO_ROOT / "sample_projects" / "analytics_flask"
-RULE_IDS = ["DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203", "IDX101", "IDX102",
-            "LLM101", "LLM102", "LLM103", "LLM104", "LLM105", "LLM106", "LLM107", "LLM108", "LLM109", "LLM110", "SQL101", "SQL102", "SQL103", "SQL104",
-            "SQL105", "SQL106", "SQL107"]
+RULE_IDS = ["ASY101", "ASY102", "ASY103", "ASY104", "ASY105", "CCH101", "CCH102", "CCH103",
+            "DB101", "DB102", "DB103", "DB104", "DB105", "DB201", "DB202", "DB203", "IDX101", "IDX102",
+            "IDX103", "IDX104", "LLM101", "LLM102", "LLM103", "LLM104", "LLM105", "LLM106", "LLM107",
+            "LLM108", "LLM109", "LLM110", "PRF101", "PRF102", "PRF103", "PRF104",
+            "PRF105", "PRF106", "PRF107", "PRF201", "PRF202", "PRF203", "PRF204", "PRF205", "PRF206",
+            "SQL101", "SQL102", "SQL103", "SQL104", "SQL105", "SQL106", "SQL107"]
 
 # One DB101 (severity high, not reachable from a request handler, so not raised to critical) at line 4.
 HIGH_ONLY = {
@@ -352,7 +355,8 @@ def test_rules_lists_every_rule(runner):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == RULE_IDS
-    assert lines[0] == "DB101  high     Database query inside a loop"
+    assert lines[0] == "ASY101  medium   Blocking call (sync database driver, HTTP, Redis, LLM SDK, sleep) inside async def"
+    assert "DB101  high     Database query inside a loop" in lines
     assert "DB104  medium   Loop-invariant query repeated on every iteration" in lines
 
 

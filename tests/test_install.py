@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from auditor.rules import load_rules
 from tests.conftest import REPO_ROOT
 
 ANALYTICS = REPO_ROOT / "sample_projects" / "analytics_flask"
@@ -55,10 +56,8 @@ def test_wheel_installs_and_runs_from_anywhere(tmp_path):
     assert run([audit, "--version"], workdir, env).stdout == "audit 0.1.0\n"
 
     rules = run([audit, "rules"], workdir, env).stdout.splitlines()
-    assert rules[0] == "DB101  high     Database query inside a loop"
-    assert [line.split()[0] for line in rules] == ["DB101", "DB102", "DB103", "DB104", "DB105",
-                                                   "DB201", "DB202", "DB203", "IDX101", "IDX102", "SQL101",
-                                                   "SQL102", "SQL103", "SQL104", "SQL105", "SQL106", "SQL107"]
+    assert "DB101  high     Database query inside a loop" in rules
+    assert [line.split()[0] for line in rules] == sorted(load_rules())  # every rule YAML ships in the wheel
 
     explain = run([audit, "explain", "DB202"], workdir, env).stdout
     assert explain.startswith("DB202 connection-not-closed: ")

@@ -117,6 +117,8 @@ def _awaits_sync(program: Program, function, info: CallInfo):
         return _asy105(program, function, info, message, remediation)
     if not info.io or info.io_async:
         return None
+    if _from_parameter(program, call.func):
+        return None  # typed by an annotation or a parameter name: the object passed in may be async
     if info.io == "db" and info.detail not in program.catalog.factories:
         return None  # psycopg 3's sync and async connections share a catalog type: not decidable here
     kind = info.io
@@ -125,6 +127,24 @@ def _awaits_sync(program: Program, function, info: CallInfo):
                f"(\"object ... can't be used in 'await' expression\").")
     remediation = f"Switch to the async client: {_FIX.get(kind, 'use an async client')}; or `await asyncio.to_thread(...)`."
     return _asy105(program, function, info, message, remediation)
+
+
+def _from_parameter(program: Program, value: tuple, depth: int = 0) -> bool:
+    """Does the receiver come from a parameter (``def __init__(self, client: OpenAI)``), through
+    ``self`` attributes and globals?"""
+    origin, steps = value
+    if origin.startswith("p:"):
+        return True
+    if depth > 4:
+        return False
+    if origin.startswith("self:") and steps and steps[0][0] == "attr":
+        klass = program.index.classes.get(program.index.canonical(origin[5:]))
+        attribute = klass.attrs.get(steps[0][1]) if klass is not None else None
+        return attribute is not None and _from_parameter(program, attribute, depth + 1)
+    if origin.startswith("g:"):
+        stored = program.index.globals.get(program.index.canonical(origin[2:]))
+        return stored is not None and _from_parameter(program, stored, depth + 1)
+    return False
 
 
 def _gathers_futures(program: Program, function, info: CallInfo):

@@ -20,6 +20,9 @@ _PACING = {"asyncio.sleep", "anyio.sleep", "trio.sleep"}
 _BATCH_WORDS = ("batch", "chunk", "page")
 _SERIALIZING_WORDS = ("lock", "semaphore", "sem", "mutex", "transaction", "begin", "limiter")
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
+# A project function named like this changes something: what follows it may depend on that.
+_MUTATING_VERBS = ("create", "drop", "delete", "insert", "update", "upsert", "set", "write", "save", "put", "post",
+                   "remove", "upload", "send", "publish", "migrate", "init", "setup", "reset", "clear", "register")
 # Names that hold one connection, session or transaction: calls sharing one cannot overlap.
 _SHARED_HANDLES = {"conn", "connection", "db", "session", "db_session", "tx", "transaction", "cur", "cursor",
                    "uow"}
@@ -88,17 +91,42 @@ def _continues(program: Program, run: list, step: tuple) -> bool:
     for _, earlier, _ in run:
         if names & set(earlier.call.assigned):
             return False  # uses an earlier result
-        if _writes(earlier):
+        if _writes(program, earlier):
             return False  # a write first: the order may matter
         if _same_handle(program, earlier, info):
             return False
+        if "self" in names and _mutates_self(program, earlier):
+            return False  # state the earlier call leaves on ``self`` may be read by the next
     return True
 
 
-def _writes(info: CallInfo) -> bool:
-    if info.effect == "write":
+def _writes(program: Program, info: CallInfo) -> bool:
+    """A write (directly, through helpers, or a project function named for one)."""
+    if info.effect == "write" or program.effect_chain(info, "write") is not None:
         return True
+    if info.targets:
+        name = info.call.text.rpartition(".")[2].lstrip("_").lower()
+        return name.startswith(_MUTATING_VERBS)
     return info.io == "http" and info.detail.rpartition(".")[2] in _WRITE_METHODS
+
+
+def _mutates_self(program: Program, info: CallInfo) -> bool:
+    """Does the method ``info`` calls on ``self`` change ``self``'s state (``self.x = ...``,
+    ``self.items.append(...)``, ``self.cache[k] = ...``)? Then a loop over it, or the next call,
+    may read what it left behind."""
+    if not info.call.text.startswith("self."):
+        return False
+    for target in info.targets:
+        function = program.index.functions.get(target)
+        if function is None:
+            continue
+        if any(container.startswith("self.") for container, _, _ in function.item_stores):
+            return True
+        for call in function.calls:
+            receiver, _, method = call.text.rpartition(".")
+            if "self" in call.assigned or (receiver.startswith("self.") and method in _MUTATORS):
+                return True
+    return False
 
 
 def _same_handle(program: Program, first: CallInfo, second: CallInfo) -> bool:
@@ -174,6 +202,10 @@ def _awaits_in_loops(program: Program, function: Function, infos: list) -> list:
         loop_infos = [other for other in infos if other.call.loop in inside]
         if _paced(program, loop_infos) or set(call.names) & _carried(function, loop, inside, loop_infos, call.line):
             continue
+        if _mutates_self(program, info):
+            continue  # each iteration leaves state on ``self`` for the next
+        if any(program.effect_chain(other, "write") is not None for other in loop_infos):
+            continue  # each iteration writes to the database: a later one may read what an earlier wrote
         reported.add(loop.id)
         findings.append(_loop_finding(program, function, info, loop, chain))
     return findings

@@ -163,6 +163,8 @@ def _growth(program: Program, users: list, texts: set, init: Function) -> Option
     for function in users:
         if function is init or function.name == "__init__" or _startup_only(program, function):
             continue
+        if _builds_clients(program, function):
+            continue  # a registry of clients or connections, one per configuration
         for container, line, key_kind in function.item_stores:
             if container in texts and key_kind != "const":
                 return function, line
@@ -171,6 +173,19 @@ def _growth(program: Program, users: list, texts: set, init: Function) -> Option
             if receiver in texts and method == "setdefault":
                 return function, call.line
     return None
+
+
+def _builds_clients(program: Program, function: Function) -> bool:
+    """Does the function make an API client, connection or pool (directly or through a helper)?"""
+    for info in program.calls.get(function.qualname, []):
+        if info.effect in {"llm-client", "connect", "engine", "pool"}:
+            return True
+        if any(program.effect_chain(info, effect) for effect in ("llm-client", "connect")):
+            return True
+        returned = program.resolver.eval((info.call.func[0], tuple(info.call.func[1]) + (("call", "", ()),)))
+        if returned and returned[0] == "cat":
+            return True  # a catalog object: an HTTP, Redis or LLM client, a connection
+    return False
 
 
 def _startup_only(program: Program, function: Function) -> bool:
