@@ -242,3 +242,18 @@ def test_awaiting_sync_clients_and_thread_pool_futures(scan):
     """})
     assert found(result, "ASY105") == [("ASY105", "jobs.py", line) for line in (17, 18, 19, 21, 22)]
     assert found(result, "ASY101") == []
+
+
+def test_awaiting_a_client_typed_only_by_an_annotation_is_not_asy105(scan):
+    result = scan({"agent.py": """
+        from openai import OpenAI
+
+
+        class Agent:
+            def __init__(self, client: OpenAI):
+                self.client = client
+
+            async def act(self, prompt):
+                return await self.client.chat.completions.create(model="m", max_tokens=5, messages=[])
+    """})
+    assert found(result, "ASY105") == []

@@ -125,3 +125,43 @@ def test_database_queries_in_loops_are_left_to_db101(scan):
     """})
     assert found(result, "ASY103") == []
     assert found(result, "DB101") == [("DB101", "db.py", 4)]
+
+
+def test_state_left_on_self_is_a_loop_carried_dependency(scan):
+    result = scan({"report.py": """
+        import httpx
+
+        client = httpx.AsyncClient()
+
+
+        class Report:
+            def __init__(self):
+                self.headers = []
+
+            async def section(self, topic):
+                text = (await client.post("https://llm.internal", json={"topic": topic, "seen": self.headers})).text
+                self.headers.append(topic)
+                return text
+
+            async def fetch(self, topic):
+                return (await client.get(f"https://wiki.internal/{topic}")).text
+
+            async def build(self, topics):
+                sections = []
+                for topic in topics:
+                    sections.append(await self.section(topic))
+                pages = []
+                for topic in topics:
+                    pages.append(await self.fetch(topic))
+                return sections, pages
+    """})
+    assert found(result, "ASY103") == [("ASY103", "report.py", 24)]
+
+
+def test_a_call_named_for_a_change_orders_what_follows(scan):
+    files = {"svc.py": HTTP.format(body="    await drop_db(uid)\n    await create_db(uid)")
+             + "\n\nasync def drop_db(uid):\n    await client.post(f'https://db/{uid}/drop')\n"
+             + "\n\nasync def create_db(uid):\n    await client.post(f'https://db/{uid}/create')\n"}
+    assert found(scan(files), "ASY102") == []
+    files["svc.py"] = files["svc.py"].replace("drop_db", "fetch_db").replace("create_db", "load_db")
+    assert found(scan(files), "ASY102") == [("ASY102", "svc.py", 14)]

@@ -199,3 +199,24 @@ def test_per_key_loop_over_scan_iter_but_not_over_a_pipeline(scan):
             pipe.execute()
     """})
     assert found(result, "CCH103") == [("CCH103", "s.py", 7)]
+
+
+def test_a_registry_of_clients_per_configuration_is_not_an_unbounded_cache(scan):
+    result = scan({"clients.py": """
+        from openai import OpenAI
+
+        _clients = {}
+        _answers = {}
+
+
+        def client_for(api_key, base_url):
+            key = f"{api_key}--{base_url}"
+            if key not in _clients:
+                _clients[key] = OpenAI(api_key=api_key, base_url=base_url)
+            return _clients[key]
+
+
+        def remember(question, answer):
+            _answers[question] = answer
+    """})
+    assert found(result, "CCH101") == [("CCH101", "clients.py", 4)]
