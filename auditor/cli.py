@@ -94,6 +94,8 @@ def scan(
                                             "file (see: audit baseline create)."),
     diff: Optional[str] = typer.Option(None, "--diff", metavar="REF", help="Report only findings that are new "
                                        "relative to this git ref (scans REF in a temporary worktree)."),
+    dsn: Optional[str] = typer.Option(None, "--dsn", help="PostgreSQL DSN: rank findings by the live workload "
+                                      "(pg_stat_statements calls and time of the statements they send)."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
     from auditor.baseline import BaselineError
@@ -105,6 +107,10 @@ def scan(
     output_format = output_format or _format_for(output)
     result, config = _scan(path, exclude, include_tests, dialect, jobs,
                            _progress_factory(output_format, output), select=select, ignore=ignore)
+    if dsn:
+        from auditor.profile.command import apply_live_workload
+
+        apply_live_workload(result, dsn)
     try:
         for line in keep_new_findings(result, config, baseline, diff, jobs or None):
             err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -355,6 +361,15 @@ def baseline_create(
     err.print(f"wrote {output} ({count} finding{'' if count == 1 else 's'})", markup=False, highlight=False,
               soft_wrap=True)
     raise typer.Exit(EXIT_OK)
+
+
+def _register_profile() -> None:
+    from auditor.profile.command import profile_command
+
+    app.command("profile")(profile_command)
+
+
+_register_profile()
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Index-quality benchmark: workload EXPLAIN cost without indexes, with naive indexes, with ours.
 
-In one run, against a private throwaway PostgreSQL cluster (tests/postgres.py):
+In one run, against a private throwaway PostgreSQL cluster (auditor/profile/cluster.py):
 
 1. load ``sample_projects/billing_postgres/schema.sql`` and ``benchmarks/workload/datagen.sql``
    (about 1.2 million rows), ``VACUUM ANALYZE``;
@@ -16,7 +16,11 @@ In one run, against a private throwaway PostgreSQL cluster (tests/postgres.py):
                  (found with sqlglot), unless an existing index already starts with it;
    (c) ours      the script written by ``audit indexes sample_projects/billing_postgres
                  --dialect postgres -o FILE``, every statement executed in autocommit mode;
-   (d) reference (``--reference``) a hand-picked set, to show what is reachable.
+   (d) profile   (``--profile``) the script written by ``audit profile --dsn DSN --indexes -o FILE``
+                 right after the traced run: advice from pg_stat_statements, verified with HypoPG;
+                 and ``profile+repo``: the same with ``--repo`` the sample project (the code's text of
+                 each statement keeps the constants that pg_stat_statements replaces with $n);
+   (e) reference (``--reference``) a hand-picked set, to show what is reachable.
 
 Targets: ours <= 30% of the no-index cost, fewer indexes than naive, lower cost than naive.
 Exit code 0, or with ``--check`` 1 when a target fails (or ours is unavailable); 2 when the
@@ -271,6 +275,26 @@ def naive_ddl(cur, statements) -> list:
     ]
 
 
+def run_audit_profile(audit_cmd: list, tmp: Path, dsn: str, timeout: float, repo: bool = False) -> tuple:
+    """(statements, report, message): the index script of ``audit profile --indexes`` (advice from
+    pg_stat_statements, verified with HypoPG; with ``repo``, ``--repo`` the sample project) and its
+    JSON report, or [] / {} and why not."""
+    script, report = tmp / f"profile-{repo}.sql", tmp / f"profile-{repo}.json"
+    extra = ["--repo", str(workload.PROJECT)] if repo else []
+    runs = (["profile", "--dsn", dsn, "--indexes", "-o", str(script)] + extra,
+            ["profile", "--dsn", dsn, "-o", str(report)] + extra)
+    for args in runs:
+        shown = " ".join(shlex.quote(c) for c in audit_cmd + args[:1] + ["--dsn", "DSN"] + args[3:])
+        try:
+            result = subprocess.run(audit_cmd + args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return [], {}, f"`{shown}` could not run: {exc}"
+        if result.returncode != 0:
+            return [], {}, f"`{shown}` exited with {result.returncode}: {(result.stderr or result.stdout).strip()[-800:]}"
+    document = json.loads(report.read_text(encoding="utf-8"))
+    return split_sql(script.read_text(encoding="utf-8")), document, "`audit profile --dsn DSN --indexes` exited with 0"
+
+
 def run_audit_indexes(audit_cmd: list, out: Path, dsn: str | None, timeout: float) -> tuple:
     """(statements, message): the script's statements, or [] and why not."""
     cmd = audit_cmd + ["indexes", str(workload.PROJECT), "--dialect", "postgres", "-o", str(out)]
@@ -345,6 +369,9 @@ def main(argv=None) -> int:
                         help="how to run the CLI (split with shlex; default: this python -m auditor)")
     parser.add_argument("--audit-dsn", action="store_true",
                         help="pass the benchmark database to `audit indexes --dsn` (live catalog, pg_stat_statements)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also measure `audit profile --dsn --indexes` (advice from pg_stat_statements of the "
+                             "traced run, verified with HypoPG), without and with --repo the sample project")
     parser.add_argument("--script", type=Path, help="use this index script as 'ours' instead of running audit")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for `audit indexes`")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
@@ -359,7 +386,7 @@ def main(argv=None) -> int:
     except ImportError as exc:
         print(f"bench_indexes: {exc.name} is missing: pip install psycopg2-binary sqlglot flask", file=sys.stderr)
         return 2
-    from tests.postgres import PostgresCluster, PostgresUnavailable
+    from auditor.profile.cluster import PostgresCluster, PostgresUnavailable
 
     started = time.monotonic()
     cluster = PostgresCluster(dbname="billing_bench", extensions=("pg_stat_statements", "hypopg"))
@@ -420,6 +447,11 @@ def _run(args, cluster, started) -> int:
             )
             if not ddl and not Path(tmp, "indexes.sql").is_file():
                 ddl = None
+        profiles = []  # (label, statements or None, JSON report, note)
+        for label, repo in (("profile", False), ("profile+repo", True)) if args.profile else ():
+            profile_ddl, profile_doc, profile_note = run_audit_profile(
+                shlex.split(args.audit_cmd), Path(tmp), cluster.dsn, args.timeout, repo)
+            profiles.append((label, profile_ddl if profile_doc else None, profile_doc, profile_note))
 
     bench = Bench(cluster, statements, analyze=args.analyze)
     results = [bench.measure("none", [])]
@@ -430,6 +462,13 @@ def _run(args, cluster, started) -> int:
         ours = bench.measure("ours", ddl)
         ours["statements"] = ddl
     results.append(ours)
+    profiled = []
+    for label, profile_ddl, _, _ in profiles:
+        measured = bench.measure(label, profile_ddl) if profile_ddl is not None else None
+        if measured is not None:
+            measured["statements"] = profile_ddl
+            results.append(measured)
+        profiled.append(measured)
     if args.reference:
         results.append(bench.measure("reference", REFERENCE_INDEXES))
 
@@ -440,6 +479,17 @@ def _run(args, cluster, started) -> int:
     else:
         print(f"\nours: {ours_note}; {len(ours['statements'])} statements executed")
         for error in ours["errors"]:
+            print(f"  FAILED: {error['statement'][:120]}\n          {error['error']}")
+    for (label, _, profile_doc, profile_note), measured in zip(profiles, profiled):
+        if measured is None:
+            print(f"\n{label}: NOT AVAILABLE: {profile_note}")
+            continue
+        totals = (profile_doc.get("index_advice") or {}).get("totals", {})
+        print(f"\n{label}: {profile_note}; {len(measured['statements'])} statements executed; "
+              f"pg_stat_statements: {profile_doc['summary']['statements']} statements, "
+              f"{totals.get('planned', 0)} planned ({totals.get('rewritten', 0)} only after rewriting typed "
+              f"literals or untyped parameters), {totals.get('unplanned', 0)} could not be planned")
+        for error in measured["errors"]:
             print(f"  FAILED: {error['statement'][:120]}\n          {error['error']}")
     if args.verbose:
         print_per_query(statements, results, args.analyze)
@@ -478,6 +528,8 @@ def _run(args, cluster, started) -> int:
             ],
             "configurations": [r for r in results if r is not None],
             "ours_note": ours_note,
+            "profiles": [{"label": label, "note": note, "advice": (document or {}).get("index_advice")}
+                         for label, _, document, note in profiles],
             "targets": [{"target": t, "pass": ok, "detail": d} for t, ok, d in checks],
             "seconds": round(elapsed, 1),
         }

@@ -299,18 +299,28 @@ def _declared(index: Index) -> str:
                  f"created by the Alembic migration {where}: drop it in a new migration")
 
 
+STATIC_ORIGIN = "a static analysis"
+STATIC_REVIEW = ("Review every statement before running it: the advice comes from the code, not from the",
+                 "table sizes or the data distribution.")
+
+
 def render_index_script(recommendations, schema: Schema, dialect: str = "postgres", *,
                         notes=(), redundant=(), source: str = "", paths=None,
-                        access_paths: Optional[int] = None) -> str:
+                        access_paths: Optional[int] = None, origin: str = STATIC_ORIGIN,
+                        review: tuple = STATIC_REVIEW, measured: Optional[dict] = None) -> str:
     """The SQL script for ``recommendations`` in ``dialect``.
 
     ``notes`` are printed in the header (unknown tables, …); ``redundant`` holds
     ``(index, covering index, reason)`` triples (see ``redundant_indexes``), printed as
     commented-out drops; ``source`` names what was scanned. ``paths`` (the analysed access
     paths) gives the header's counts; without it, ``access_paths`` or the paths the
-    recommendations serve are counted."""
+    recommendations serve are counted. ``origin`` and ``review`` replace the header's account of
+    where the advice comes from (the live profiler's), ``measured`` maps ``id(recommendation)``
+    to comment lines with its measured figures."""
     dialect = (dialect or "postgres").lower()
     items = [_item(rec, schema, dialect) for rec in recommendations]
+    for rec, item in zip(recommendations, items):
+        item["measured"] = [_flat(line) for line in (measured or {}).get(id(rec), [])]
     analysed = list(paths) if paths is not None else [p for rec in recommendations for p in rec.serves]
     if access_paths is None:
         access_paths = len({id(p) for p in analysed})
@@ -321,6 +331,8 @@ def render_index_script(recommendations, schema: Schema, dialect: str = "postgre
         version=__version__,
         dialect=dialect,
         source=_flat(source),
+        origin=_flat(origin),
+        review=[_flat(line) for line in review],
         tables=len(tables),
         catalog=len(schema.tables),
         access_paths=access_paths,
