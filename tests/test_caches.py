@@ -220,3 +220,30 @@ def test_a_registry_of_clients_per_configuration_is_not_an_unbounded_cache(scan)
             _answers[question] = answer
     """})
     assert found(result, "CCH101") == [("CCH101", "clients.py", 4)]
+
+
+def test_hash_in_database_parameters_and_file_names(scan):
+    result = scan({"store.py": """
+        import sqlite3
+
+        db = sqlite3.connect("app.db")
+
+
+        def save(question, answer):
+            db.execute("INSERT INTO answers VALUES (?, ?)", (hash(question), answer))
+
+
+        def load(question):
+            key = hash(question)
+            return db.execute("SELECT answer FROM answers WHERE question_hash = ?", key)
+
+
+        def memo_path(url):
+            return open(f"/tmp/pages/{hash(url)}.html")
+
+
+        def in_memory(url, seen):
+            seen[hash(url)] = True
+    """})
+    assert found(result, "CCH102") == [("CCH102", "store.py", 7), ("CCH102", "store.py", 11),
+                                       ("CCH102", "store.py", 16)]

@@ -256,10 +256,12 @@ def _salted_keys(program: Program, function: Function, infos: list, catalog: dic
         if target is None:
             continue
         call = hashed.call
+        where = "a database query" if target.effect in {"read", "write"} else \
+            "a file name" if not target.io else "a cache shared across processes"
         message = (f"`hash(...)` makes part of the key passed to `{target.call.text}()` (line {target.call.line}), "
-                   f"a cache shared across processes; `hash()` of a str or bytes is salted per process "
-                   f"(PYTHONHASHSEED), so another worker or the next restart computes a different key: the shared "
-                   f"cache never hits, and fills with keys nobody reads again.")
+                   f"{where}; `hash()` of a str or bytes is salted per process (PYTHONHASHSEED), so another "
+                   f"worker or the next restart computes a different key: the stored entry is never found "
+                   f"again, and the store fills with keys nobody reads.")
         findings.append(make_finding(
             "CCH102", program, function, hashed.path, call.line, call.col, call.end_line, message,
             "Derive the key with a stable digest: `hashlib.sha256(text.encode()).hexdigest()` (or `xxhash`), "
@@ -275,15 +277,17 @@ def _is_builtin_hash(program: Program, info: CallInfo) -> bool:
 
 
 def _shared_cache_key_call(program: Program, info: CallInfo, catalog: dict) -> bool:
-    """A call that reads or writes a key of a shared cache (Redis, memcached, disk, Django's cache)."""
+    """A call that reads or writes a key that outlives the process: a shared cache (Redis,
+    memcached, disk, Django's cache), a database query's parameters, a file name."""
     if info.io in {"redis", "cache"}:
         type_name, _, method = info.detail.rpartition(".")
         entry = program.catalog.method(type_name, method) or {}
         return bool(entry.get("key")) and program.catalog.flag(type_name, "shared_cache")
-    if "." not in info.call.text:
-        return False
+    if info.effect in {"read", "write"} and not info.synthetic:
+        return True
     callee = program.resolver.eval(info.call.func)
-    return bool(callee) and callee[0] == "name" and callee[1] in set(catalog.get("shared_cache_functions") or [])
+    names = set(catalog.get("shared_cache_functions") or []) | set(catalog.get("file_name_functions") or [])
+    return bool(callee) and callee[0] == "name" and callee[1] in names
 
 
 def _nested_in(inner: CallInfo, outer: CallInfo) -> bool:
@@ -295,11 +299,11 @@ def _nested_in(inner: CallInfo, outer: CallInfo) -> bool:
 
 
 def _flows_into(hashed: CallInfo, key_call: CallInfo) -> bool:
-    """``key = f"...{hash(x)}"`` (or a list of such keys), then ``r.get(key)`` later."""
+    """``key = f"...{hash(x)}"`` (or a list of such keys), then ``r.get(key)`` (``open(key)``...) later."""
     names = set(hashed.call.assigned)
-    if not names or key_call.call.line < hashed.call.line or not key_call.call.args:
+    if not names or key_call.call.line < hashed.call.line:
         return False
-    return bool(_val_names(key_call.call.args[0]) & names)
+    return any(_val_names(value) & names for value in key_call.call.args)
 
 
 def _val_names(value: Val) -> set:
