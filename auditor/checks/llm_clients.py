@@ -9,7 +9,7 @@ singleton (the client stored in a global or on ``self`` outside ``__init__``), a
 
 from __future__ import annotations
 
-from auditor.checks.base import effective_loops, loop_description, make_finding
+from auditor.checks.base import effective_loops, loop_bound_names, loop_description, make_finding
 from auditor.checks.llm_base import MODULE_SCOPE, is_cache_decorated, per_request_paths, stored_lazily
 from auditor.link import CallInfo, Program
 from auditor.llm.model import ClientSite, llm_model
@@ -23,19 +23,23 @@ def check_llm_clients(program: Program) -> list:
     requests = per_request_paths(program)
     findings = []
     reported: set = set()
+    per_request: dict = {}  # function -> its constructors run per request (one finding per function)
     for client in model.clients.values():
         if not _transient(client):
             continue
         function = client.function
         loops = effective_loops(function, client.call.loop)
         in_init = function.name == "__init__"
-        if loops and not client.call.leaves_loop:
+        if loops and not client.call.leaves_loop and not _configured_per_item(function, client.call, loops):
             findings.append(_finding(program, client, client.info, function, "loop", loops[0], None))
             reported.add(id(client.info))
         elif function.qualname in requests and not in_init:
-            findings.append(_finding(program, client, client.info, function, "request", None,
-                                     requests[function.qualname]))
+            per_request.setdefault(function.qualname, []).append(client)
             reported.add(id(client.info))
+    for qualname, clients in per_request.items():
+        clients.sort(key=lambda c: c.call.line)
+        findings.append(_finding(program, clients[0], clients[0].info, clients[0].function, "request", None,
+                                 requests[qualname], others=len(clients) - 1))
     # an object whose __init__ builds a client, instantiated per request or per loop item
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
@@ -50,8 +54,8 @@ def check_llm_clients(program: Program) -> list:
                 continue
             client = model.clients.get(terminal.call.site)
             loops = effective_loops(function, info.call.loop)
-            if client is None or is_cache_decorated(function):
-                continue
+            if client is None or is_cache_decorated(function) or function.name == "__init__":
+                continue  # an __init__ is reported where its object is built
             if loops and not info.call.leaves_loop:
                 findings.append(_finding(program, client, info, function, "loop", loops[0], None, chain))
             elif qualname in requests and function.name not in _ENTRY_POINTS:
@@ -63,6 +67,11 @@ def check_llm_clients(program: Program) -> list:
     return findings
 
 
+def _configured_per_item(function, call, loops: list) -> bool:
+    """``for config in providers: OpenAI(base_url=config.url)``: a different client per item."""
+    return bool(set(call.names) & loop_bound_names(function, loops))
+
+
 def _transient(client: ClientSite) -> bool:
     function = client.function
     return not (function.name in {MODULE_SCOPE} | _ENTRY_POINTS or stored_lazily(client.info)
@@ -70,17 +79,18 @@ def _transient(client: ClientSite) -> bool:
 
 
 def _finding(program: Program, client: ClientSite, info: CallInfo, function, why: str, loop, request_path,
-             chain=None):
+             chain=None, others: int = 0):
     call = info.call
     built = f"`{client.call.text}()`"
     if info is not client.info:
-        built = (f"`{call.text}()` builds an object whose `__init__` calls {built} "
-                 f"({client.info.path}:{client.call.line}), so it")
+        built = (f"`{call.text}()` leads to {built} in an `__init__` ({client.info.path}:{client.call.line}): "
+                 "it")
     if why == "loop":
         where = f"on every iteration of `{loop_description(loop)}` (line {loop.line})"
     else:
         where = f"on every request (reached from {request_path[0].label})"
-    message = (f"{built} constructs a new LLM client {where}: a new HTTP connection pool and TLS "
+    more = f" (and {others} more constructor{'s' if others > 1 else ''} in this function)" if others else ""
+    message = (f"{built} constructs a new LLM client {where}{more}: a new HTTP connection pool and TLS "
                "handshake each time instead of reusing warm connections.")
     remediation = ("Build the client once and reuse it: at module level, in the app's startup/lifespan "
                    "hook, on an object created once, or behind an `@functools.lru_cache` factory "

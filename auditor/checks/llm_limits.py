@@ -13,7 +13,7 @@ from typing import Optional
 from auditor.checks.base import make_finding
 from auditor.checks.llm_base import call_label, cost_context, per_request_paths
 from auditor.link import Program
-from auditor.llm.model import LlmCall, llm_model
+from auditor.llm.model import ClientSite, LlmCall, llm_model
 
 _TIMEOUT_WRAPPERS = {"wait_for", "timeout", "timeout_at", "fail_after", "move_on_after", "timeout_after"}
 _CAP_BY_ENDPOINT = {"/api/generate": "infinite", "/api/chat": "infinite", "/v1/chat/completions": "unbounded",
@@ -34,7 +34,55 @@ def check_llm_limits(program: Program) -> list:
             finding = build(program, llm_call, requests, reported)
             if finding is not None:
                 findings.append(finding)
+    used = {id(c.constructor) for c in model.calls if c.constructor is not None}
+    for client in model.clients.values():
+        if id(client) not in used:  # its calls are out of sight (passed on as a parameter)
+            findings.extend(_constructor_findings(program, client))
     return findings
+
+
+def _constructor_findings(program: Program, client: ClientSite) -> list:
+    """LLM105/LLM106 on a constructor whose calls we cannot follow: its settings are all we see."""
+    call = client.call
+    if "**" in call.kwargs:
+        return []
+    defaults = llm_model(program).provider_info(client.provider)
+    arguments = program.catalog.llm.get("arguments") or {}
+    label = f"`{call.text}()`"
+    findings = []
+    chat_model = program.catalog.factory(client.factory, call.args).get("returns") == "langchain.ChatModel"
+    if chat_model and defaults.get("cap") in {"unbounded", "infinite"} \
+            and not any(name.split(".")[0] in call.kwargs for name in arguments.get("max_tokens") or []):
+        message = f"{label} builds a chat model with no output-token cap: every call through it may run to the " \
+                  "model's full output limit."
+        findings.append(make_finding(
+            "LLM105", program, client.function, client.info.path, call.line, call.col, call.end_line, message,
+            "Set `max_tokens=N` on the model (or `.bind(max_tokens=N)` where it is used), sized to the longest "
+            "answer you expect, and handle truncated answers.", call.excerpt,
+            context={"cap_default": defaults.get("cap"), "provider": client.provider}, raise_on_request=False))
+    timeout = _find_kw(call, arguments.get("timeout") or [])
+    seconds = defaults.get("timeout", "unknown") if timeout is _MISSING else ("none" if timeout is None else None)
+    if seconds == "none" or (isinstance(seconds, (int, float)) and seconds >= _SLOW_DEFAULT):
+        why = "`timeout=None`" if timeout is None else f"{defaults.get('label', client.provider)}'s default"
+        wait = "waits forever on a stalled connection" if seconds == "none" else f"waits up to {seconds:g} s"
+        message = f"{label} builds an LLM client without a bounded timeout ({why}): every call through it {wait}."
+        findings.append(make_finding(
+            "LLM106", program, client.function, client.info.path, call.line, call.col, call.end_line, message,
+            f"Pass `timeout=...` to `{call.text}()` sized to your latency budget (e.g. 30-60 s for a chat answer).",
+            call.excerpt, context={"timeout": seconds, "provider": client.provider},
+            severity_steps=0 if seconds == "none" else -1, raise_on_request=False))
+    return findings
+
+
+_MISSING = object()
+
+
+def _find_kw(call, names: list) -> object:
+    """The literal value of the first top-level keyword of ``names`` the call sets, else _MISSING."""
+    for name in names:
+        if "." not in name and name in call.kwargs:
+            return call.kwargs[name]
+    return _MISSING
 
 
 # ------------------------------------------------------------------ LLM105
@@ -51,7 +99,9 @@ def _cap_finding(program: Program, llm_call: LlmCall, requests: dict, reported: 
     mode = _cap_mode(program, llm_call)
     if mode not in {"unbounded", "infinite"}:
         return None  # Anthropic requires max_tokens; ChatAnthropic fills a default; unknown SDKs
-    at_constructor = llm_call.provider.startswith("langchain") and llm_call.constructor is not None
+    at_constructor = llm_call.provider.startswith("langchain")
+    if at_constructor and llm_call.constructor is None:
+        return None  # a LangChain model built where we cannot see: its cap may be set there
     where = _location(llm_call, at_constructor)
     if ("LLM105",) + where in reported:
         return None
@@ -101,8 +151,8 @@ def _effective_timeout(program: Program, llm_call: LlmCall) -> Optional[tuple]:
         if arg.name.endswith("_ms") or arg.name.startswith("http_options"):
             number /= 1000
         return number, f"`{arg.name}={arg.value}`"
-    if llm_call.hidden:
-        return None
+    if llm_call.hidden or llm_call.client_unknown:
+        return None  # the client may have been given a timeout where we cannot see it
     if llm_call.kind == "http":
         default = _TIMEOUT_BY_HTTP.get(llm_call.provider, "unknown")
     else:

@@ -18,7 +18,7 @@ from auditor.llm.model import LlmCall, llm_model
 
 _BATCH_JOB = re.compile(r"(^|\.)(batches\.create|create_model_invocation_job|batch\.jobs\.create)$")
 _APPENDERS = {"append", "extend", "add", "insert", "update", "appendleft"}
-_CHUNKED = re.compile(r"\b(batched|chunked|chunks|chunk|batches|grouper|islice)\(|range\([^,()]+,[^,()]+,[^()]+\)")
+_CHUNKED = re.compile(r"\b(batched|chunked|chunks|chunk|batches|grouper|islice)\(")
 _CHUNK_NAME = re.compile(r"(batch|chunk|group|page)", re.IGNORECASE)
 _SLICE = re.compile(r"\[[^\]]*:[^\]]*\]")
 
@@ -123,10 +123,14 @@ def _embedding_finding(program: Program, function, info: CallInfo, terminal: Llm
     if not (_input_names(info, terminal) & bound):
         return None  # the input does not change per item
     loop = loops[0]
-    if _CHUNKED.search(loop.iter_text) or any(_CHUNK_NAME.search(t) for t in loop.targets):
+    if _CHUNKED.search(loop.iter_text) or _stepped_range(loop.iter_text) \
+            or any(_CHUNK_NAME.search(t) for t in loop.targets):
         return None
     if info.effect == "llm" and not terminal.single and _passes_many(terminal):
         return None
+    targets = {name for each in loops for name in each.targets}
+    if info.effect != "llm" and not (set(call.names) & targets):
+        return None  # a helper given something built per iteration (often a batch), not the item
     count = _count(loops)
     via = f" through {len(chain) - 1} helper call{'s' if len(chain) > 2 else ''} ending at {chain[-1].render()}" \
         if len(chain) > 1 else ""
@@ -142,6 +146,21 @@ def _embedding_finding(program: Program, function, info: CallInfo, terminal: Llm
                         chain=[f"{info.path}:{loop.line} {loop_description(loop)}"] + [h.render() for h in chain],
                         context=context,
                         impact=f"{count} embedding round trips instead of a handful; same tokens billed.")
+
+
+def _stepped_range(text: str) -> bool:
+    """``range(0, len(texts), 500)`` (also ``trange``, ``tqdm(range(...))``): chunk offsets."""
+    for match in re.finditer(r"\brange\(", text):
+        depth, commas = 1, 0
+        for char in text[match.end():]:
+            depth += char in "([{"
+            depth -= char in ")]}"
+            if depth == 0:
+                break
+            commas += char == "," and depth == 1
+        if commas >= 2:
+            return True
+    return False
 
 
 def _input_names(info: CallInfo, terminal: LlmCall) -> set:

@@ -22,7 +22,16 @@ def llm_endpoint(catalog, call: Call) -> Optional[dict]:
     url = request_url(call).lower()
     if not url:
         return None
+    names = " ".join([call.sql_name] + call.arg_names.get("0", []) + _names(call.kwargs.get("url"))).lower()
     for entry in (catalog.llm.get("http") or {}).get("endpoints", []):
-        if entry["pattern"] in url:
-            return entry
+        if entry["pattern"] not in url:
+            continue
+        hints = entry.get("hint")
+        if hints and not any(hint in url or hint.strip(":") in names for hint in hints):
+            continue
+        return entry
     return None
+
+
+def _names(tree) -> list:
+    return [str(tree["name"])] if isinstance(tree, dict) and "name" in tree else []

@@ -79,6 +79,7 @@ class LlmCall:
     args: dict = field(default_factory=dict)  # role -> Arg (see ROLES), only the ones found
     hidden: bool = False  # a ``**kwargs`` on the call or its client may set what we did not find
     endpoint: dict = field(default_factory=dict)  # for raw HTTP: llm.yaml's endpoint entry
+    through_client: bool = False  # a method of a client object (not a module-level function)
 
     @property
     def call(self) -> Call:
@@ -113,6 +114,12 @@ class LlmCall:
     @property
     def retries(self) -> Optional[Arg]:
         return self.args.get("retries")
+
+    @property
+    def client_unknown(self) -> bool:
+        """Made through a client built outside what we can see (a parameter, an attribute set
+        elsewhere): its constructor's settings are unknown."""
+        return self.through_client and self.constructor is None
 
     @property
     def constructor(self) -> Optional[ClientSite]:
@@ -207,7 +214,8 @@ class LlmModel:
         llm_call = LlmCall(info=info, function=function, provider=provider or "custom", kind=kind or "chat",
                            method=info.detail, is_async=is_async, stream=stream,
                            single=bool(entry.get("single")), input_arg=entry.get("input"),
-                           clients=clients, endpoint=endpoint)
+                           clients=clients, endpoint=endpoint,
+                           through_client=bool(type_name))
         configs = [(c.info.call if isinstance(c, ClientSite) else c.call) for c in clients]
         llm_call.hidden = "**" in call.kwargs or any("**" in c.kwargs for c in configs)
         arguments = self.catalog.llm.get("arguments") or {}
