@@ -171,7 +171,7 @@ def _decorator_policy(facts, text: str) -> Optional[dict]:
         return None
     keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg} if isinstance(node, ast.Call) else {}
     positional = list(node.args) if isinstance(node, ast.Call) else []
-    text = " ".join(text.split())
+    text = re.sub(r"\(\s+", "(", re.sub(r",?\s*\)$", ")", " ".join(text.split())))
     how = f"`@{text if len(text) <= 80 else text[:77] + '...'}`"
     if library == "tenacity":
         retry = keywords.get("retry")
