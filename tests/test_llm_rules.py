@@ -272,3 +272,114 @@ def test_local_models_get_no_price(scan):
     (finding,) = by_rule(result, "LLM105")
     assert finding.context["cost"]["priced"] is False
     assert "usd_per_day" not in finding.context["cost"]
+
+
+def test_chunk_loops_and_batches_built_per_iteration_are_not_per_item(scan):
+    result = scan({
+        "emb.py": '''
+            from openai import OpenAI
+            from tqdm import tqdm
+
+            client = OpenAI(timeout=30)
+
+
+            def embed(docs):
+                return [d.embedding for d in client.embeddings.create(model="text-embedding-3-small", input=docs).data]
+
+
+            def offsets(texts):
+                out = []
+                for start in tqdm(range(0, len(texts), 500)):
+                    out += embed(texts[start:start + 500])
+                return out
+
+
+            def rebuilt(rows_by_page):
+                out = []
+                for page in rows_by_page:
+                    texts = [row.text for row in page.rows]
+                    out += embed(texts)
+                return out
+
+
+            def per_row(rows):
+                return [embed([row.text]) for row in rows]
+        ''',
+    })
+    assert llm_found(result) == [("LLM104", "emb.py", 27)]
+
+
+def test_client_out_of_sight_is_not_rated_by_a_default(scan):
+    result = scan({"agent.py": '''
+        from openai import OpenAI
+
+
+        class Grounder:
+            def __init__(self, client: OpenAI):
+                self.client = client
+
+            def ground(self, text):
+                return self.client.chat.completions.create(model="gpt-4o", max_completion_tokens=50, messages=[text])
+    '''})
+    assert llm_found(result) == []
+
+
+def test_constructor_whose_calls_cannot_be_followed(scan):
+    result = scan({"bench.py": '''
+        from langchain_openai import ChatOpenAI
+
+        from evals import run_suite
+
+
+        def main(args):
+            grader = ChatOpenAI(model=args.grader_model)
+            careful = ChatOpenAI(model=args.grader_model, max_tokens=100, timeout=30)
+            return run_suite(grader), run_suite(careful)
+    '''})
+    assert llm_found(result) == [("LLM105", "bench.py", 7), ("LLM106", "bench.py", 7)]
+
+
+def test_one_client_finding_per_factory_function(scan):
+    result = scan({"providers.py": '''
+        from flask import Flask, request
+        from langchain_anthropic import ChatAnthropic
+        from langchain_openai import ChatOpenAI
+
+        app = Flask(__name__)
+
+
+        def make_llm(provider):
+            if provider == "openai":
+                return ChatOpenAI(model="gpt-4o-mini", max_tokens=100, timeout=30)
+            return ChatAnthropic(model="claude-haiku-4-5", timeout=30)
+
+
+        def per_config(configs):
+            return [ChatOpenAI(model=c.model, max_tokens=100, timeout=30) for c in configs]
+
+
+        @app.post("/ask")
+        def ask():
+            return make_llm(request.json["provider"]).invoke(request.json["q"]).content
+    '''})
+    (finding,) = by_rule(result, "LLM102")
+    assert (finding.line, "and 1 more constructor in this function" in finding.message) == (10, True)
+
+
+def test_generic_api_paths_need_an_ollama_hint(scan):
+    result = scan({"http.py": '''
+        import os
+
+        import requests
+
+        OLLAMA_HOST = os.environ.get("OLLAMA_HOST", "http://ollama")
+
+
+        def own_api(payload):
+            return requests.post(f"https://{payload['host']}/api/chat?client=web", json=payload)
+
+
+        def local_model(prompt):
+            return requests.post(f"{OLLAMA_HOST}/api/generate", json={"model": "llama3.1", "prompt": prompt})
+    '''})
+    assert [f for f in llm_found(result) if f[0] == "LLM106"] == [("LLM106", "http.py", 13)]
