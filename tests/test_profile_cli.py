@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import re
 
+import jsonschema
 import pytest
 
 from auditor.cli import app
+from auditor.render.json_report import SCHEMA_VERSION
 from tests.conftest import REPO_ROOT, write_tree
 from tests.test_cli import cli_runner
 from tests.test_profile_postgres import BY_REFERENCE, N_PLUS_ONE, shop  # noqa: F401  (module fixture)
 
 SECRET = "Sup3r-Secret-Pw"
+REPORT_SCHEMA = json.loads((REPO_ROOT / "reports" / f"report-{SCHEMA_VERSION}.schema.json").read_text(encoding="utf-8"))
 
 
 def invoke(*args, env=None):
@@ -291,6 +294,8 @@ def test_scan_dsn_raises_the_priority_of_hot_statements(postgres):
     live = invoke("scan", project, "--format", "json", "--fail-on", "none", "--dsn", dsn)
     assert live.exit_code == 0, live.stderr
     live_doc = json.loads(live.stdout)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(live_doc)
+    assert live.stderr == "audit: live workload: 1 statements in pg_stat_statements; 2 findings send one of them\n"
     before = {(f["rule"], f["path"], f["line"]): f for f in plain["findings"]}
     after = {(f["rule"], f["path"], f["line"]): f for f in live_doc["findings"]}
     assert set(before) == set(after)

@@ -29,6 +29,7 @@ from auditor.sql.recommend import advise
 
 MIN_GAIN = 0.001  # a candidate must lower the weighted workload cost by 0.1%
 MIN_STATEMENT_GAIN = 0.10  # ... and one statement's cost by 10%
+MAX_CANDIDATES = 40  # the recommender's best-scored candidates verified (each round EXPLAINs each one)
 _CREATE_PREFIX = re.compile(r"^CREATE INDEX CONCURRENTLY IF NOT EXISTS \S+ ON ", re.I)
 
 
@@ -204,7 +205,9 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
     tables_of = _statement_tables(paths, by_id)
     current = {p.queryid: p.before for p in result.plans if p.before is not None}
     candidates = []
-    for rec in advice.recommendations:
+    for rec in advice.recommendations[MAX_CANDIDATES:]:
+        result.rejected.append((rec, f"not verified: only the {MAX_CANDIDATES} best-scored candidates are"))
+    for rec in advice.recommendations[:MAX_CANDIDATES]:
         ddl = hypothetical_ddl(rec.index, schema)
         if ddl is None:
             result.rejected.append((rec, "cannot be rendered as SQL"))

@@ -153,5 +153,5 @@ def apply_live_workload(result, dsn: str) -> None:
         result.notes.append(("--dsn", workload.error))
         return
     matched = apply_workload(result, workload)
-    result.metrics["workload_statements"] = len(workload.statements)
-    result.metrics["findings_with_workload"] = matched
+    _say("", f"live workload: {len(workload.statements)} statements in pg_stat_statements; "
+             f"{matched} findings send one of them")

@@ -140,7 +140,11 @@ def _code_index(repo: Optional[Path], report: ProfileReport) -> Optional[CodeInd
         report.warnings.append(f"--repo {repo}: {exc}; statements are not linked to the code")
         return None
     result = run_scan(repo.resolve(), config)
-    report.notes.append(f"code link: {len(result.sql.statements)} SQL statements found in {repo}")
+    try:
+        shown = repo.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = repo
+    report.notes.append(f"code link: {len(result.sql.statements)} SQL statements found in {shown}")
     return CodeIndex.from_scan(result)
 
 
