@@ -137,6 +137,7 @@ def render_terminal(report: ProfileReport, console: Console) -> None:
             table.add_row(str(rank), f"{stats.calls:,}", ms(stats.total_ms), ms(stats.mean_ms),
                           f"{stats.rows_per_call:,.1f}", f"{_share(stats, report):.0%}", text)
         console.print(table)
+        _terminal_rankings(report, console)
     for finding in sorted(report.findings, key=rank_key):
         console.print()
         header = Text()
@@ -156,6 +157,35 @@ def render_terminal(report: ProfileReport, console: Console) -> None:
             console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         for line in report.notes:
             console.print(f"note: {line}", markup=False, highlight=False)
+
+
+def _ranking_value(stats, key: str) -> str:
+    if key == "mean_ms":
+        return ms(stats.mean_ms)
+    if key == "calls":
+        return f"{stats.calls:,} calls"
+    if key == "shared_blks_read":
+        return f"{size(stats.shared_blks_read * 8192)} read"
+    return f"{size(stats.temp_blks_written * 8192)} temp"
+
+
+def _terminal_rankings(report: ProfileReport, console: Console, count: int = 3) -> None:
+    """The top statements by mean time, calls, blocks read and temp blocks written (total time has its table)."""
+    table = Table(title="Top by other measures", title_justify="left", box=None, header_style="bold",
+                  pad_edge=False)
+    for column, justify in (("by", "left"), ("value", "right"), ("statement", "left")):
+        table.add_column(column, justify=justify)
+    rows = 0
+    for key, label in RANKINGS[1:]:
+        chosen = [s for s in top(report.workload.statements, key, min(count, report.top)) if getattr(s, key) > 0]
+        for position, stats in enumerate(chosen):
+            code = report.links.get(stats.queryid)
+            table.add_row(label if position == 0 else "", _ranking_value(stats, key),
+                          _short(stats.query, 70) + (f" ({code[0]})" if code else ""))
+            rows += 1
+    if rows:
+        console.print()
+        console.print(table)
 
 
 def _terminal_advice(report: ProfileReport, console: Console) -> None:
