@@ -108,10 +108,11 @@ def test_blocking_work_sent_to_a_thread_is_silent(scan, offload):
     ("r = urllib.request.urlopen('https://hooks.internal')", [4]),
     ("subprocess.run(['pg_dump', DSN], check=True)", [4]),
     ("time.sleep(0.5)", [4]),
+    ("df = pandas.read_sql('SELECT 1', DSN)", [4]),
     ("await asyncio.sleep(0.5)", []),
 ])
 def test_direct_calls_by_driver(scan, code, expected):
-    source = ("import asyncio, subprocess, time, urllib.request\nimport aiosqlite, asyncpg, httpx, psycopg, "
+    source = ("import asyncio, subprocess, time, urllib.request\nimport aiosqlite, asyncpg, httpx, pandas, psycopg, "
               "psycopg2, pymysql, requests\nasync def job(DSN):\n    " + code + "\n")
     assert found(scan({"job.py": source}), "ASY101") == [("ASY101", "job.py", line) for line in expected]
 
