@@ -75,11 +75,24 @@ def test_json_report_has_rankings_findings_and_verified_advice(reader):
     assert len(document["rankings"]["total_ms"]) == 2 and len(document["rankings"]["calls"]) == 2
     top_calls = next(s for s in document["statements"] if s["queryid"] == document["rankings"]["calls"][0])
     assert (top_calls["calls"], top_calls["rows_per_call"]) == (2000, 1.0)
+    by_reference = next(s for s in document["statements"] if s["query"] == "SELECT id, total FROM books WHERE reference = $1")
+    assert by_reference["plan"]["nodes"].endswith("Seq Scan on books")  # why it is slow (maybe under a Gather)
+    assert by_reference["plan"]["indexes"] == ["(hypothetical) btree_books_reference_id_total"]
     advice = document["index_advice"]
     assert advice["verified"] is True and advice["totals"]["unplanned"] == 0
     [index] = advice["indexes"]
     assert index["ddl"] == 'CREATE INDEX ON "public"."books" ("reference") INCLUDE ("id", "total")'
     assert index["weighted_cost_after"] < index["weighted_cost_before"] / 100
+
+
+def test_markdown_report(reader):
+    result = invoke("profile", "--dsn", reader, "--format", "markdown")
+    text = result.stdout
+    assert text.startswith("# audit profile: audit_secret_reader@127.0.0.1:")
+    assert "## Top statements by total time" in text and "## Index advice (verified with HypoPG)" in text
+    assert "`SELECT id, total FROM books WHERE reference = $1` | " in text
+    assert "### P1 high PRF102 N+1 signature in the workload (very many calls, one row each): statement " in text
+    assert '- `CREATE INDEX ON "public"."books" ("reference") INCLUDE ("id", "total")`: weighted cost ' in text
 
 
 def test_index_script_carries_the_measured_figures(reader, tmp_path):

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from auditor.profile.plans import Planner, index_names, rewrite_typed_literals
+from auditor.profile.plans import Planner, index_names, plan_summary, rewrite_typed_literals
 from auditor.sql.access import access_paths
 from auditor.sql.index_script import create_index_sql
 from auditor.sql.model import Schema, Site
@@ -62,6 +62,7 @@ class StatementPlan:
     error: str = ""
     text: str = ""  # what was planned: the code's text with $n parameters (``--repo``), else ``query``
     rewritten: bool = False  # planned only after typed literals / untyped parameters became casts
+    summary: str = ""  # the plan's nodes without new indexes (plan_summary)
 
 
 @dataclass
@@ -194,7 +195,7 @@ def build_advice(conn, planner: Planner, statements: list, schema: Schema, code_
         plan, texts[stats.queryid] = _first_plan(planner, stats, code_texts.get(stats.queryid, ""))
         result.plans.append(StatementPlan(stats.queryid, stats.query, stats.calls, plan.cost, plan.cost,
                                           index_names(plan.plan), plan.error, text=texts[stats.queryid],
-                                          rewritten=plan.rewritten))
+                                          rewritten=plan.rewritten, summary=plan_summary(plan.plan)))
     if not hypopg:
         result.note = ("HypoPG is not installed in this database: the index advice is not verified "
                        "(an administrator can run CREATE EXTENSION hypopg; it only creates hypothetical, "

@@ -58,6 +58,25 @@ def _strip_strings(query: str) -> str:
     return re.sub(r"'(?:[^']|'')*'", "''", query)
 
 
+def plan_summary(plan: Optional[dict], limit: int = 4) -> str:
+    """``Limit > Seq Scan on books``: the plan's nodes in order (joins list both sides), at most ``limit``."""
+    if not plan:
+        return ""
+    parts, stack = [], [plan]
+    while stack and len(parts) < limit:
+        node = stack.pop(0)
+        text = node.get("Node Type", "?")
+        if node.get("Index Name"):
+            text += f" using {node['Index Name']}"
+        if node.get("Relation Name"):
+            text += f" on {node['Relation Name']}"
+        if node.get("Node Type") not in ("Hash", "Materialize", "Memoize"):
+            parts.append(text)
+        stack = list(node.get("Plans", ())) + stack
+    more = " …" if stack else ""
+    return " > ".join(parts) + more
+
+
 def index_names(plan: Optional[dict]) -> list:
     """Names of the indexes a plan uses (hypothetical ones included)."""
     names, stack = [], [plan] if plan else []

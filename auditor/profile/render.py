@@ -53,7 +53,7 @@ def to_document(report: ProfileReport) -> dict:
         plan = plans.get(stats.queryid)
         if plan is not None:
             entry["plan"] = {"cost_before": plan.before, "cost_after": plan.after, "indexes": plan.indexes_after,
-                             "error": plan.error}
+                             "nodes": plan.summary, "error": plan.error}
         statements.append(entry)
     document = {
         "schema_version": SCHEMA_VERSION,
@@ -131,9 +131,13 @@ def render_terminal(report: ProfileReport, console: Console) -> None:
         for column, justify in (("#", "right"), ("calls", "right"), ("total", "right"), ("mean", "right"),
                                 ("rows/call", "right"), ("share", "right"), ("statement", "left")):
             table.add_column(column, justify=justify)
+        plans = {p.queryid: p for p in report.advice.plans} if report.advice else {}
         for rank, stats in enumerate(top(workload.statements, "total_ms", report.top), start=1):
             code = report.links.get(stats.queryid)
+            plan = plans.get(stats.queryid)
             text = _short(stats.query) + (f"\n  ↳ {', '.join(code[:3])}" if code else "")
+            if plan is not None and plan.summary:
+                text += f"\n  plan: {plan.summary} (cost {plan.before:,.0f})"
             table.add_row(str(rank), f"{stats.calls:,}", ms(stats.total_ms), ms(stats.mean_ms),
                           f"{stats.rows_per_call:,.1f}", f"{_share(stats, report):.0%}", text)
         console.print(table)
@@ -222,14 +226,17 @@ def render_markdown(report: ProfileReport) -> str:
              f"{len(report.catalog.tables)} tables, {len(report.catalog.indexes)} indexes; "
              f"{report.activity.total} connections of {report.activity.max_connections}.", ""]
     if workload.statements:
+        plans = {p.queryid: p for p in report.advice.plans} if report.advice else {}
         lines += ["## Top statements by total time", "",
-                  "| # | calls | total | mean | rows/call | share | statement | code |",
-                  "|--:|--:|--:|--:|--:|--:|---|---|"]
+                  "| # | calls | total | mean | rows/call | share | statement | plan | code |",
+                  "|--:|--:|--:|--:|--:|--:|---|---|---|"]
         for rank, stats in enumerate(top(workload.statements, "total_ms", report.top), start=1):
             code = ", ".join(report.links.get(stats.queryid, [])[:3])
+            plan = plans.get(stats.queryid)
+            nodes = _md(f"{plan.summary} (cost {plan.before:,.0f})") if plan is not None and plan.summary else ""
             lines.append(f"| {rank} | {stats.calls:,} | {ms(stats.total_ms)} | {ms(stats.mean_ms)} | "
                          f"{stats.rows_per_call:,.1f} | {_share(stats, report):.0%} | "
-                         f"`{_md(_short(stats.query, 120))}` | {code} |")
+                         f"`{_md(_short(stats.query, 120))}` | {nodes} | {code} |")
         lines.append("")
     lines += [f"## Findings ({len(report.findings)})", ""]
     for finding in sorted(report.findings, key=rank_key):
