@@ -338,3 +338,32 @@ def test_scan_dsn_unreachable_is_a_warning_and_the_scan_goes_on(tmp_path):
     assert result.stderr == (f"audit: warning: cannot connect to u@127.0.0.1:{port}/d: server unreachable "
                              "(connection refused); findings are not ranked by the live workload\n")
     assert SECRET not in result.stdout
+
+
+def test_scan_dsn_raises_a_db101_whose_query_is_hot(postgres, tmp_path):
+    write_tree(tmp_path, {"app/jobs.py": '''
+        def totals(cur, customer_ids):
+            out = []
+            for customer_id in customer_ids:
+                cur.execute("SELECT sum(total) FROM ledger WHERE customer_id = %s", (customer_id,))
+                out.append(cur.fetchone()[0])
+            return out
+        '''})
+    plain = json.loads(invoke("scan", tmp_path, "--format", "json", "--fail-on", "none").stdout)
+    assert [(f["rule"], f["path"], f["line"], f["severity"]) for f in plain["findings"]] == [
+        ("DB101", "app/jobs.py", 4, "high")]
+    dsn = postgres.create_database("profile_db101", extensions=("pg_stat_statements",))
+    conn = postgres.connect("profile_db101", autocommit=True)
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE ledger (id int PRIMARY KEY, customer_id int, total int)")
+        cur.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)")
+        for customer_id in range(25):
+            cur.execute("SELECT sum(total) FROM ledger WHERE customer_id = %s", (customer_id,))
+    finally:
+        conn.close()
+    live = json.loads(invoke("scan", tmp_path, "--format", "json", "--fail-on", "none", "--dsn", dsn).stdout)
+    [finding] = live["findings"]
+    assert (finding["rule"], finding["severity"], finding["priority"]) == ("DB101", "critical", "P0")
+    assert finding["context"]["workload"]["calls"] == 25
+    assert finding["context"]["workload"]["raised_from"] == "high"
