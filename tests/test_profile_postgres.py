@@ -8,6 +8,8 @@ and nothing else.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from auditor.profile.connection import ProfileError, connect
@@ -306,3 +308,16 @@ def test_catalog_and_activity_health_checks(postgres):
     assert by_object[f"backend {open_pid}"].context["live"]["state"] == "idle in transaction"
     assert by_object["connections idle"].context["live"]["states"]["idle"] >= 15
     assert spill.temp_blks_written >= 10
+
+
+def test_a_statement_with_a_percent_sign_is_planned_as_written(shop):
+    conn = connect(shop)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT current_setting('server_version_num')::int")
+        planner = Planner(conn, cur.fetchone()[0])
+        plan = planner.explain("SELECT id FROM books WHERE reference LIKE 'REF-1%' AND total % 7 = $1")
+        assert plan.ok, plan.error
+        assert "'REF-1%'" in json.dumps(plan.plan) and "%%" not in json.dumps(plan.plan)
+    finally:
+        conn.close()

@@ -224,3 +224,27 @@ def test_table_and_connection_health_on_given_statistics():
     calm = Activity(max_connections=100, reserved=3, states={"active": 4, "idle": 6}, database_hits=900,
                     database_reads=700)
     assert activity_findings(calm, "db", Thresholds()) == []
+
+
+def test_postgresql_16_plans_normalised_text_with_generic_plan():
+    """The 16+ branch (the test server is 15): one EXPLAIN (GENERIC_PLAN), no PREPARE, typed literals cast."""
+    from auditor.profile.plans import Planner
+
+    class Cursor:
+        executed: list = []
+
+        def execute(self, sql, params=None):
+            self.executed.append(sql)
+
+        def fetchone(self):
+            return ([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Total Cost": 42.5}}],)
+
+        def close(self):
+            pass
+
+    cursor = Cursor()
+    planner = Planner(_FakeConnection(cursor), 160002)
+    plan = planner.explain("SELECT id FROM t WHERE created_at > now() - INTERVAL $1 AND a LIKE 'x%'")
+    assert plan.ok and plan.cost == 42.5 and plan.rewritten
+    assert cursor.executed == [
+        "EXPLAIN (GENERIC_PLAN, FORMAT JSON) SELECT id FROM t WHERE created_at > now() - $1::interval AND a LIKE 'x%'"]

@@ -130,14 +130,14 @@ class Planner:
         cur = self.conn.cursor()
         try:
             if self.generic_plan:
-                cur.execute("EXPLAIN (GENERIC_PLAN, FORMAT JSON) " + _escape_percent(text))
+                cur.execute("EXPLAIN (GENERIC_PLAN, FORMAT JSON) " + text)  # no parameters: % is not special
                 return _plan_result(cur.fetchone()[0])
             if not self._generic_ready:
                 cur.execute("SET plan_cache_mode = force_generic_plan")
                 self._generic_ready = True
             self._counter += 1
             name = f"audit_profile_{self._counter}"
-            cur.execute(f"PREPARE {name} AS " + _escape_percent(text))
+            cur.execute(f"PREPARE {name} AS " + text)
             try:
                 params = parameter_count(text)
                 arguments = f"({', '.join(['NULL'] * params)})" if params else ""
@@ -149,10 +149,6 @@ class Planner:
             return PlanResult(error=_one_line(exc))
         finally:
             cur.close()
-
-
-def _escape_percent(text: str) -> str:
-    return text.replace("%", "%%")
 
 
 def _plan_result(document) -> PlanResult:
