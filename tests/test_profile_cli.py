@@ -367,3 +367,19 @@ def test_scan_dsn_raises_a_db101_whose_query_is_hot(postgres, tmp_path):
     assert (finding["rule"], finding["severity"], finding["priority"]) == ("DB101", "critical", "P0")
     assert finding["context"]["workload"]["calls"] == 25
     assert finding["context"]["workload"]["raised_from"] == "high"
+
+
+def test_pg_stat_statements_created_but_not_preloaded():
+    from auditor.profile.cluster import PostgresCluster, find_bindir
+
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL server binaries")
+    with PostgresCluster(dbname="no_preload", extensions=("pg_stat_statements",),
+                         settings={"shared_preload_libraries": "''"}) as cluster:
+        assert cluster.has_pg_stat_statements  # CREATE EXTENSION works; reading the view does not
+        result = invoke("profile", "--dsn", cluster.dsn, "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr == ("audit: warning: pg_stat_statements is installed but not loaded: add it to "
+                             "shared_preload_libraries (postgresql.conf) and restart the server; profiling the "
+                             "catalog only\n")
+    assert json.loads(result.stdout)["workload_available"] is False

@@ -100,12 +100,7 @@ def read_workload(conn) -> Workload:
         cur.execute("SELECT * FROM pg_stat_statements LIMIT 0")
         columns = {d[0] for d in cur.description}
     except psycopg2.Error as exc:
-        text = str(exc)
-        if "shared_preload_libraries" in text:
-            return Workload(error=NOT_PRELOADED)
-        if "permission denied" in text.lower():
-            return Workload(error="permission denied for pg_stat_statements: GRANT pg_read_all_stats TO <user>")
-        return Workload(error=f"pg_stat_statements could not be read: {text.strip().splitlines()[0]}")
+        return Workload(error=_read_error(exc))
     total = _pick(columns, "total_exec_time", "total_time")
     hit = _pick(columns, "shared_blks_hit")
     read = _pick(columns, "shared_blks_read")
@@ -126,7 +121,7 @@ def read_workload(conn) -> Workload:
                     f"datname = current_database()){toplevel} AND (query IS NULL OR query = %s)", (HIDDEN_TEXT,))
         hidden = cur.fetchone()[0]
     except psycopg2.Error as exc:
-        return Workload(error=f"pg_stat_statements could not be read: {str(exc).strip().splitlines()[0]}")
+        return Workload(error=_read_error(exc))
     workload = Workload(available=True, columns=tuple(sorted(columns)), hidden=int(hidden))
     merged: dict = {}
     for queryid, query, calls, total_ms, n_rows, blks_hit, blks_read, temp_written in rows:
@@ -152,6 +147,16 @@ def read_workload(conn) -> Workload:
         stats.mean_ms = stats.total_ms / stats.calls if stats.calls else 0.0
     workload.statements = sorted(merged.values(), key=lambda s: (-s.total_ms, -s.calls, s.queryid))
     return workload
+
+
+def _read_error(exc: Exception) -> str:
+    """One line for a pg_stat_statements that exists but cannot be read."""
+    text = str(exc)
+    if "shared_preload_libraries" in text:
+        return NOT_PRELOADED
+    if "permission denied" in text.lower():
+        return "permission denied for pg_stat_statements: GRANT pg_read_all_stats TO <user>"
+    return f"pg_stat_statements could not be read: {text.strip().splitlines()[0]}"
 
 
 def top(statements: list, key: str, n: int) -> list:
