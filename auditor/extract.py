@@ -73,6 +73,12 @@ _COMPARISON_TEXT = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Equal: "==",
 _PROMPT_KEYWORDS = {"messages", "prompt", "input", "inputs", "contents", "content", "message", "text", "texts",
                     "system", "query", "question", "body", "json", "data"}
 _MAX_KWARGS = 24
+# Methods (and callee names) whose first positional argument is the prompt or text.
+_PROMPT_FIRST = {"invoke", "ainvoke", "batch", "abatch", "stream", "astream", "predict", "apredict", "run", "arun",
+                 "generate_content", "generate_content_async", "send_message", "send_message_async", "complete",
+                 "acomplete", "embed_query", "aembed_query", "embed_documents", "aembed_documents",
+                 "get_embeddings", "generate", "agenerate", "post"}
+_PROMPT_FIRST_NAME = re.compile(r"llm|chain|model|complet|chat", re.IGNORECASE)
 _SCHEMA_CALLS = {"create_table", "create_index", "add_column", "create_unique_constraint", "create_primary_key",
                  "create_foreign_key", "drop_index", "drop_table", "drop_column", "drop_constraint",
                  "rename_table", "alter_column", "Table", "Index", "RunSQL"}
@@ -949,7 +955,7 @@ class FactExtractor:
                 held = self._string_held(arg.value.value) if isinstance(arg.value, cst.Name) else None
                 text = held if isinstance(held, str) else getattr(held, "text", None)
                 call.arg_trees.append(text if text is not None else literal_tree(arg.value, self._qualify_dotted))
-                if position == 0:
+                if position == 0 and _takes_prompt_first(node.func):
                     call.arg_names["0"] = sorted(names_read(arg.value))
                 position += 1
 
@@ -1137,6 +1143,13 @@ def _mapping_kind(value: cst.BaseExpression) -> str:
         factory_only = (dotted(value.func) or "").endswith("defaultdict") and len(positional) <= 1
         return "empty" if not value.args or factory_only else "filled"
     return ""
+
+
+def _takes_prompt_first(func: cst.BaseExpression) -> bool:
+    """``llm.invoke(prompt)``, ``chain.run(...)``, ``llm(prompt)``: the first argument is the prompt."""
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _PROMPT_FIRST or bool(_PROMPT_FIRST_NAME.search(func.attr.value))
+    return isinstance(func, cst.Name) and bool(_PROMPT_FIRST_NAME.search(func.value))
 
 
 def _int_literal(node: Optional[cst.BaseExpression]) -> Optional[int]:
