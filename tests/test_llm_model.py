@@ -244,3 +244,45 @@ def test_non_llm_lookalikes_are_not_calls():
     '''})
     assert calls(program) == {}
     assert llm_model(program).clients == {}
+
+
+def test_more_sdks_and_legacy_langchain():
+    found = calls(build({"app/more.py": '''
+        import cohere
+        from langchain.chains import LLMChain
+        from langchain.chat_models import ChatOpenAI
+        from langchain_openai import OpenAIEmbeddings
+        from mistralai import Mistral
+        from ollama import AsyncClient
+        from openai import AzureOpenAI
+
+        chain = LLMChain(llm=ChatOpenAI(temperature=0), prompt=None)
+        embeddings = OpenAIEmbeddings()
+        co = cohere.ClientV2(timeout=20)
+        mistral = Mistral(api_key="k")
+        local = AsyncClient(host="http://gpu:11434")
+        azure = AzureOpenAI(azure_endpoint="https://x.openai.azure.com", api_version="2024-10-21")
+
+
+        async def use(q, docs):
+            a = chain.run(q)
+            b = embeddings.embed_documents(docs)
+            c = embeddings.embed_query(q)
+            d = co.chat(model="command-r", messages=[q])
+            e = mistral.chat.complete(model="mistral-small-latest", messages=[q], max_tokens=50)
+            f = await local.chat(model="llama3.1", messages=[q])
+            g = azure.chat.completions.create(model="my-deployment", messages=[q])
+            return a, b, c, d, e, f, g
+    '''}))
+    summary = {line: (c.provider, c.kind, c.is_async, c.single) for (_, line), c in found.items()}
+    assert summary == {
+        19: ("langchain", "runnable", False, False),
+        20: ("langchain-openai", "embedding", False, False),
+        21: ("langchain-openai", "embedding", False, True),
+        22: ("cohere", "chat", False, False),
+        23: ("mistral", "chat", False, False),
+        24: ("ollama", "chat", True, False),
+        25: ("azure-openai", "chat", False, False),
+    }
+    assert found[("app/more.py", 22)].timeout.value == 20
+    assert found[("app/more.py", 23)].max_tokens.value == 50

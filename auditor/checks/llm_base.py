@@ -15,7 +15,6 @@ _CACHE_DECORATOR = re.compile(r"(cache|memo)", re.IGNORECASE)
 _NOT_RESPONSE_CACHES = {"cache_resource", "cache_control"}
 _JOB_DECORATORS = {"task", "shared_task", "periodic_task", "scheduled_job", "repeat_every", "cron", "job"}
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal", ":11434")
-MODULE_SCOPE = "<module>"
 
 
 def is_cache_decorated(function) -> bool:
@@ -85,21 +84,21 @@ def per_request_paths(program: Program, include_jobs: bool = False) -> dict:
     return paths
 
 
-def is_billed(program: Program, llm_call: LlmCall) -> bool:
-    """False for local models and endpoints (Ollama, a localhost base_url): no per-token price."""
-    model = llm_model(program)
-    info = model.provider_info(llm_call.provider)
-    if info.get("billed") is False or info.get("priced") is False:
-        return False
-    if llm_call.endpoint and llm_call.endpoint.get("billed") is False:
-        return False
+def unpriced_reason(program: Program, llm_call: LlmCall) -> str:
+    """Why the call has no per-token price ("" when it may have one)."""
+    info = llm_model(program).provider_info(llm_call.provider)
+    if info.get("priced") is False:
+        return "the model argument names a deployment, not a priced model"
+    local = "not billed per token (a local model or endpoint)"
+    if info.get("billed") is False or (llm_call.endpoint and llm_call.endpoint.get("billed") is False):
+        return local
     texts = []
     for client in llm_call.clients:
         call = client.call
         texts.extend(str(call.kwargs.get(k, "")) for k in ("base_url", "api_base", "host", "openai_api_base"))
     if llm_call.kind == "http":
         texts.append(str(llm_call.call.arg_trees[0]) if llm_call.call.arg_trees else "")
-    return not any(host in text for text in texts for host in _LOCAL_HOSTS)
+    return local if any(host in text for text in texts for host in _LOCAL_HOSTS) else ""
 
 
 def cost_context(program: Program, llm_call: LlmCall, multiplier: int = 1) -> dict:
@@ -107,7 +106,7 @@ def cost_context(program: Program, llm_call: LlmCall, multiplier: int = 1) -> di
     memo = _memo(program)
     if "prices" not in memo:
         memo["prices"] = load_prices(program.catalog.llm_prices)
-    return cost_data(llm_call, memo["prices"], program.catalog.llm_traffic, is_billed(program, llm_call),
+    return cost_data(llm_call, memo["prices"], program.catalog.llm_traffic, unpriced_reason(program, llm_call),
                      multiplier)
 
 

@@ -10,7 +10,8 @@ singleton (the client stored in a global or on ``self`` outside ``__init__``), a
 from __future__ import annotations
 
 from auditor.checks.base import effective_loops, loop_bound_names, loop_description, make_finding
-from auditor.checks.llm_base import MODULE_SCOPE, is_cache_decorated, per_request_paths, stored_lazily
+from auditor.checks.llm_base import is_cache_decorated, per_request_paths, stored_lazily
+from auditor.extract import MODULE_SCOPE
 from auditor.link import CallInfo, Program
 from auditor.llm.model import ClientSite, llm_model
 

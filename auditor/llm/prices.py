@@ -76,21 +76,22 @@ def calls_per_day(traffic: dict, qualname: str) -> Optional[float]:
     return float(volume) if isinstance(volume, (int, float)) and not isinstance(volume, bool) else None
 
 
-def cost_data(llm_call, table: PriceTable, traffic: dict, billed: bool, multiplier: int = 1) -> dict:
+def cost_data(llm_call, table: PriceTable, traffic: dict, unpriced: str = "", multiplier: int = 1) -> dict:
     """``context["cost"]`` for a finding about ``llm_call``.
 
     Holds the model and its output cap, the unit prices when the model is priced and billed, and
     with ``llm-traffic``: calls per day, the token assumptions and ``usd_per_day``.
+    ``unpriced`` says why the call has no per-token price (a local model, an Azure deployment).
     ``multiplier`` is the number of LLM calls one execution makes (items of a literal loop).
     """
     cap = llm_call.max_tokens.number() if llm_call.max_tokens is not None else None
     cost: dict = {"model": llm_call.model, "max_tokens": int(cap) if cap is not None else None,
                   "provider": llm_call.provider}
-    row = table.lookup(llm_call.model) if billed else None
-    if not billed:
+    if unpriced:
         cost["priced"] = False
-        cost["reason"] = "not billed per token (local model or endpoint)"
+        cost["reason"] = unpriced
         return cost
+    row = table.lookup(llm_call.model)
     if row is None:
         cost["priced"] = False
         cost["reason"] = "model unknown to the price table" if llm_call.model else "model not written as text"
