@@ -1,7 +1,7 @@
-"""LLM110: LLM functions in SQL (Snowflake Cortex) billed once per row or once per loop iteration.
+"""LLM110: LLM functions in SQL (Snowflake Cortex, pgai) billed once per row or once per loop iteration.
 
-A Cortex function such as ``SNOWFLAKE.CORTEX.COMPLETE`` or ``AI_COMPLETE`` runs one billed model call
-per row it is applied to. Two shapes are reported:
+A Cortex function such as ``SNOWFLAKE.CORTEX.COMPLETE`` or ``AI_COMPLETE`` (or a pgai function such as
+``ai.openai_embed`` in PostgreSQL) runs one billed model call per row it is applied to. Two shapes are reported:
 
 - the statement is sent from inside a Python loop (directly, or through helpers that send it):
   N statements, N warehouse round trips and N model calls where one set-based statement would do;
@@ -33,8 +33,15 @@ AI_FUNCTIONS = {
     "AI_SENTIMENT", "AI_TRANSLATE", "AI_EXTRACT", "AI_PARSE_DOCUMENT", "AI_TRANSCRIBE", "AI_REDACT",
     "AI_COUNT_TOKENS",
 }
+# pgai (Timescale) functions in the ``ai`` schema, and Azure's ``azure_ai`` extension: each calls a
+# model API per row from inside PostgreSQL.
+PGAI_PREFIXES = ("OPENAI_", "ANTHROPIC_", "OLLAMA_", "COHERE_", "VOYAGEAI_", "LITELLM_")
+PGAI_SKIP = {"OPENAI_LIST_MODELS", "OLLAMA_LIST_MODELS", "OLLAMA_PS", "COHERE_LIST_MODELS",
+             "OPENAI_TOKENIZE", "OPENAI_DETOKENIZE", "COHERE_TOKENIZE", "COHERE_DETOKENIZE"}
+AZURE_AI_FUNCTIONS = {"CREATE_EMBEDDINGS"}
 # Billed by input tokens only (still one model call per row).
-_EMBEDDING = {"EMBED_TEXT_768", "EMBED_TEXT_1024", "AI_EMBED", "AI_SIMILARITY"}
+_EMBEDDING = {"EMBED_TEXT_768", "EMBED_TEXT_1024", "AI_EMBED", "AI_SIMILARITY", "ai.openai_embed", "ai.ollama_embed",
+              "ai.cohere_embed", "ai.voyageai_embed", "ai.litellm_embed", "azure_openai.create_embeddings"}
 _NOT_BILLED = {"AI_COUNT_TOKENS", "FINETUNE"}
 _TEXT_PATTERN = re.compile(
     r"\b(?:SNOWFLAKE\s*\.\s*)?CORTEX\s*\.\s*(" + "|".join(sorted(CORTEX_FUNCTIONS)) + r")\s*\(|\b("
@@ -70,7 +77,8 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
 
 
 def cortex_functions(statement: Statement) -> list:
-    """Upper-case names of the billed Cortex/AISQL functions the statement calls, in order."""
+    """Names of the billed LLM functions the statement calls, in order: Cortex/AISQL names upper-case
+    (``COMPLETE``, ``AI_COMPLETE``), pgai and azure_ai ones with their schema (``ai.openai_embed``)."""
     tree = statement.parsed.tree
     names = []
     if tree is not None:
@@ -94,10 +102,15 @@ def _function_name(node: exp.Func) -> str:
         name = node.sql_name().upper()
     if name in AI_FUNCTIONS:
         return name
-    if name in CORTEX_FUNCTIONS and isinstance(node.parent, exp.Dot) and node.parent.expression is node:
-        qualifier = node.parent.this.sql().upper().replace('"', "")
-        if qualifier.endswith("CORTEX"):
-            return name
+    if not (isinstance(node.parent, exp.Dot) and node.parent.expression is node):
+        return ""
+    qualifier = node.parent.this.sql().upper().replace('"', "")
+    if name in CORTEX_FUNCTIONS and qualifier.endswith("CORTEX"):
+        return name
+    if qualifier == "AI" and name.startswith(PGAI_PREFIXES) and name not in PGAI_SKIP:
+        return f"ai.{name.lower()}"
+    if qualifier == "AZURE_OPENAI" and name in AZURE_AI_FUNCTIONS:
+        return f"azure_openai.{name.lower()}"
     return ""
 
 
