@@ -165,6 +165,28 @@ def test_retry_on_http_library_errors_around_an_sdk_call_never_fires(scan):
     assert found(result, "LLM107") == []
 
 
+def test_langchain_with_retry_defaults_retry_every_exception_over_sdk_retries(scan):
+    result = scan({"app.py": '''
+        from langchain_openai import ChatOpenAI
+        from openai import RateLimitError
+
+        llm = ChatOpenAI(model="gpt-4o-mini", max_tokens=100, timeout=30).with_retry()
+        careful = ChatOpenAI(model="gpt-4o-mini", max_tokens=100, timeout=30, max_retries=0).with_retry(
+            retry_if_exception_type=(RateLimitError,), stop_after_attempt=4)
+
+
+        def ask(q):
+            return llm.invoke(q).content
+
+
+        def ask_carefully(q):
+            return careful.invoke(q).content
+    '''})
+    finding = _one(result, "LLM107")
+    assert (finding.line, finding.severity) == (10, "medium")
+    assert "every exception" in finding.message and "3 x 3 = 9" in finding.message
+
+
 # ------------------------------------------------------------------ LLM108
 def test_volatile_prefix_before_a_long_constant_in_another_module(scan):
     result = scan({

@@ -67,6 +67,40 @@ def check_llm_retries(program: Program) -> Iterator[Finding]:
                 "lines": {line for line, _ in loop.calls},
             }
             yield from _retried_calls(program, model, function, policy, reported)
+    for llm_call in model.calls:
+        policy = _with_retry_policy(llm_call)
+        if policy is None or (llm_call.path, llm_call.line) in reported:
+            continue
+        chain = program.effect_chain(llm_call.info, "llm")
+        finding = _finding(program, model, llm_call.function, llm_call.info, chain, llm_call, policy)
+        if finding is not None:
+            reported.add((llm_call.path, llm_call.line))
+            yield finding
+
+
+def _with_retry_policy(llm_call) -> Optional[dict]:
+    """LangChain's ``.with_retry(...)`` on the runnable the call goes through: 3 attempts with
+    exponential jitter on every ``Exception`` unless told otherwise."""
+    for site in llm_call.clients:
+        call = site.call
+        if not call.text.endswith(".with_retry"):
+            continue
+        kwargs = call.kwargs
+        attempts = kwargs.get("stop_after_attempt", 3)
+        exceptions = kwargs.get("retry_if_exception_type")
+        names = _tree_names(exceptions) if exceptions is not None else []
+        return {"how": f"`.with_retry(...)` (line {call.line})", "line": call.line,
+                "attempts": attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 0,
+                "backoff": kwargs.get("wait_exponential_jitter", True) is not False, "bounded": True,
+                "broad": exceptions is None or any(n.rsplit(".", 1)[-1] in _BROAD_EXCEPTIONS for n in names),
+                "exceptions": names, "lines": None}
+    return None
+
+
+def _tree_names(tree: object) -> list:
+    """Qualified names in a literal tree of ``X`` or ``(X, Y)`` (see ``cst_nodes.literal_tree``)."""
+    items = tree if isinstance(tree, list) else [tree]
+    return [item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)]
 
 
 def _retried_calls(program: Program, model: LlmModel, function, policy: dict, reported: set) -> Iterator[Finding]:
