@@ -409,3 +409,23 @@ def test_cortex_in_a_loop_through_two_helpers_is_reported_at_the_loop(scan):
     finding = _one(result, "LLM110")
     assert (finding.path, finding.line) == ("etl/job.py", 7)
     assert finding.chain[-1].startswith("etl/sf.py:2 cur.execute()")
+
+
+def test_pgai_embedding_per_row_from_a_loop(scan):
+    result = scan({"app.py": '''
+        def embed(conn, texts):
+            out = []
+            with conn.cursor() as cur:
+                for text in texts:
+                    cur.execute("SELECT ai.openai_embed('text-embedding-3-small', %s)", (text,))
+                    out.append(cur.fetchone()[0])
+            return out
+
+
+        def models(conn):
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM ai.openai_list_models()")
+                return cur.fetchall()
+    '''})
+    finding = _one(result, "LLM110")
+    assert finding.line == 5 and finding.context["functions"] == ["ai.openai_embed"]
