@@ -47,7 +47,7 @@ class RetryLoop:
     kind: str  # for | while
     bounded: bool  # a ``for`` loop, a ``while`` with a condition, or a ``while True`` with an exit on failure
     sleeps: bool  # something in the loop waits between attempts (``sleep``, ``backoff``, ``wait``)
-    calls: list = field(default_factory=list)  # [line, col] of each call in the ``try`` body
+    calls: list = field(default_factory=list)  # the line of each call in the ``try`` body
     caught: list = field(default_factory=list)  # exceptions caught by handlers that go round again
     broad: bool = False  # one of those handlers catches everything (bare, Exception, BaseException)
     iter_text: str = ""
@@ -58,8 +58,8 @@ class PromptPrefix:
     """Prompt text built from literal text and interpolated values, in order."""
 
     line: int
-    parts: list  # ["text", characters] | ["name", dotted name, volatile] | ["expr", code, volatile]; volatile:
-    # clock | uuid | random | random id | request id | "" (nothing seen); names may be constants (the check resolves them)
+    parts: list  # ["text", characters] | ["name", dotted name, volatile] | ["expr", code, volatile]; volatile: clock
+    # | day | uuid | random | random id | request id | "" (nothing seen); names may be constants (the check resolves them)
     sink: str = ""  # where the text goes: a keyword (``system=``), dict key, callee, or assigned name
     kind: str = "prefix"  # prefix | before-cache-marker
     excerpt: str = ""  # the text expression as written (shortened)
@@ -134,7 +134,7 @@ class _Collector:
             kind = "for" if isinstance(node, cst.For) else "while"
             self.retry_loops.append(RetryLoop(
                 line=self.line_of(node), kind=kind, bounded=_bounded(node, attempt), sleeps=_sleeps(node.body),
-                calls=[[self.line_of(call), 0] for call in _calls_in(attempt.body)],
+                calls=sorted({self.line_of(call) for call in _calls_in(attempt.body)}),
                 caught=caught, broad=any(name.rsplit(".", 1)[-1] in _BROAD for name in caught),
                 iter_text=_code(node.iter)[:80] if isinstance(node, cst.For) else _code(node.test)[:80]))
             return

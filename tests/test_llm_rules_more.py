@@ -58,7 +58,7 @@ def test_retry_loop_and_prompt_shapes_are_collected():
     ''')
     facts = extract_facts("m.py", source)
     loops = [(r.line, r.kind, r.bounded, r.sleeps, r.broad, r.calls) for r in facts.retry_loops]
-    assert loops == [(6, "for", True, True, True, [[8, 0]]), (13, "while", False, False, True, [[15, 0]])]
+    assert loops == [(6, "for", True, True, True, [8]), (13, "while", False, False, True, [15])]
     prompts = [(p.line, p.parts, p.sink) for p in facts.prompts]
     assert prompts == [(36, [["text", 5], ["expr", "datetime.now()", "clock"], ["text", 6], ["name", "tier", ""],
                              ["text", 2], ["name", "GUIDE", ""]], "return")]

@@ -64,7 +64,7 @@ def check_llm_retries(program: Program) -> Iterator[Finding]:
                 "bounded": loop.bounded,
                 "broad": loop.broad,
                 "exceptions": [_qualified(facts, name) for name in loop.caught],
-                "lines": {line for line, _ in loop.calls},
+                "lines": set(loop.calls),
             }
             yield from _retried_calls(program, model, function, policy, reported)
     for llm_call in model.calls:
