@@ -269,14 +269,21 @@ def test_demo_without_server_binaries_is_one_line(tmp_path):
     assert result.stderr.startswith("audit: error: audit profile --demo needs the PostgreSQL server binaries")
 
 
-def test_demo_profiles_a_throwaway_cluster(postgres):
+def test_demo_profiles_a_throwaway_cluster(postgres, monkeypatch):
     import tempfile
     from pathlib import Path
 
-    clusters = {Path(tempfile.gettempdir()), Path("/tmp")}
-    before = {d for parent in clusters for d in parent.glob("audit-pg-*")}
+    made = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        made.append(mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
     result = invoke("profile", "--demo", "--format", "json")
-    assert {d for parent in clusters for d in parent.glob("audit-pg-*")} <= before  # the demo's cluster is gone
+    clusters = [path for path in made if Path(path).name.startswith("audit-pg-")]
+    assert len(clusters) == 1 and not Path(clusters[0]).exists()  # the demo's cluster is gone
     assert result.exit_code == 1, result.stderr  # the N+1 (PRF102) is high
     document = json.loads(result.stdout)
     assert document["database"] == "billing_demo"
