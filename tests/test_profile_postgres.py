@@ -281,7 +281,7 @@ def test_catalog_and_activity_health_checks(postgres):
     cur = open_transaction.cursor()
     cur.execute("SELECT pg_backend_pid()")
     open_pid = cur.fetchone()[0]
-    thread = threading.Thread(target=lambda: sleeper.cursor().execute("SELECT pg_sleep(4)"))
+    thread = threading.Thread(target=lambda: sleeper.cursor().execute("SELECT pg_sleep(6)"))
     thread.start()
     try:
         time.sleep(1.5)

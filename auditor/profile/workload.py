@@ -21,7 +21,7 @@ HIDDEN_TEXT = "<insufficient privilege>"
 _DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(select|insert|update|delete|with|values|table)\b", re.I | re.S)
 _SYSTEM = re.compile(r"\b(pg_catalog|information_schema|pg_stat_\w+|pg_class|pg_index|pg_namespace|pg_attribute|"
                      r"pg_constraint|pg_database|pg_settings|pg_am|pg_locks|hypopg\w*|pg_extension|pg_roles|"
-                     r"pg_proc|pg_type|pg_indexes|pg_tables|current_setting|pg_backend_pid|pg_stat_force_next_flush)\b",
+                     r"pg_proc|pg_type|pg_indexes|pg_tables|current_setting|current_user|pg_backend_pid|pg_stat_force_next_flush)\b",
                      re.I)
 
 
