@@ -67,6 +67,7 @@ _QUERY_BASES = {"objects", "query", "select", "session.query", "db.session.query
 _SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
 _PLAIN_MAPPINGS = {"dict", "defaultdict", "OrderedDict"}
+_CLASS_NAMES = {"cls", "klass", "model", "model_class", "model_cls"}
 _COMPARISON_TEXT = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!=",
                     cst.GreaterThan: ">", cst.GreaterThanEqual: ">="}
 # Arguments whose names are recorded per call (prompt provenance for the LLM checks).
@@ -553,11 +554,18 @@ class FactExtractor:
                 function.containers.append([text, line, kind])
 
     def _key_kind(self, key: Optional[cst.BaseSlice]) -> str:
-        """const (a literal or module constant), name, or other."""
+        """const (a literal or module constant), type (a class: ``cls``, ``type(x)``, ``x.__name__``),
+        name, or other."""
         value = key.value if isinstance(key, cst.Index) else None
         if isinstance(value, (cst.SimpleString, cst.Integer)):
             return "const"
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "type":
+            return "type"
+        if isinstance(value, cst.Attribute) and value.attr.value.startswith("__"):
+            return "type"
         if isinstance(value, cst.Name):
+            if value.value in _CLASS_NAMES:
+                return "type"
             return "const" if self._is_module_constant(value.value) and value.value.isupper() else "name"
         return "other"
 

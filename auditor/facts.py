@@ -158,7 +158,7 @@ class Function:
     blocks: list = field(default_factory=list)  # [block, index, header] per statement block: the statement
     # that owns it ((-1, -1) for the body) and, for a ``with``/``async with`` body, that statement as written
     item_stores: list = field(default_factory=list)  # [container, line, key kind] per ``container[key] = ...``
-    # (container as written up to the first call/subscript: ``self._cache``); key kind: const, name, other
+    # (container as written up to the first call/subscript: ``self._cache``); key kind: const, type, name, other
     item_deletes: list = field(default_factory=list)  # container of each ``del container[key]``
     containers: list = field(default_factory=list)  # [target, line, kind] per plain mapping assigned to a name or
     # attribute (``_CACHE = {}``, ``self._d = defaultdict(list)``): kind "empty", or "filled" for a non-empty literal

@@ -216,10 +216,49 @@ def test_a_registry_of_clients_per_configuration_is_not_an_unbounded_cache(scan)
             return _clients[key]
 
 
-        def remember(question, answer):
-            _answers[question] = answer
+        def answer(question, compute):
+            if question not in _answers:
+                _answers[question] = compute(question)
+            return _answers[question]
     """})
     assert found(result, "CCH101") == [("CCH101", "clients.py", 4)]
+
+
+def test_a_dict_is_a_cache_when_named_looked_up_or_filled_from_io(scan):
+    result = scan({"reg.py": """
+        import requests
+
+        _types = {}
+        _pages = {}
+        _seen_by_id = {}
+        _profiles = {}
+
+
+        def register(obj, name):
+            _types[name] = obj
+
+
+        def register_class(cls):
+            _types[cls.__name__] = cls
+            return cls
+
+
+        def page(url):
+            _pages[url] = requests.get(url, timeout=5).text
+            return _pages[url]
+
+
+        def profile(user_id, load):
+            found = _profiles.get(user_id)
+            if found is None:
+                found = _profiles[user_id] = load(user_id)
+            return found
+
+
+        def note(key, value):
+            _seen_by_id[key] = value
+    """})
+    assert found(result, "CCH101") == [("CCH101", "reg.py", 4), ("CCH101", "reg.py", 6)]
 
 
 def test_hash_in_database_parameters_and_file_names(scan):

@@ -16,6 +16,7 @@ from auditor.link import CallInfo, Hop, Program
 from auditor.resources import rules_dir
 
 _MAXSIZE_NONE = re.compile(r"maxsize\s*=\s*None|\(\s*None\s*[,)]")
+_CACHE_WORDS = ("cache", "memo")
 _DICT_CACHE = re.compile(r"(?:cache\s*=\s*|cached\(\s*)(?:\{\s*\}|dict\(\s*\))")
 
 
@@ -166,13 +167,27 @@ def _growth(program: Program, users: list, texts: set, init: Function) -> Option
         if _builds_clients(program, function):
             continue  # a registry of clients or connections, one per configuration
         for container, line, key_kind in function.item_stores:
-            if container in texts and key_kind != "const":
+            if container in texts and key_kind in {"name", "other"} and _memoizes(program, function, texts, container):
                 return function, line
         for call in function.calls:
             receiver, _, method = call.text.rpartition(".")
-            if receiver in texts and method == "setdefault":
+            if receiver in texts and method == "setdefault" and _memoizes(program, function, texts, receiver):
                 return function, call.line
     return None
+
+
+def _memoizes(program: Program, function: Function, texts: set, container: str) -> bool:
+    """Is the dict a cache: named like one (on a class named like one), looked up by the function
+    that fills it (``if k in d`` / ``d.get(k)``), or filled with what a query or API call returned?"""
+    owner = function.cls.rsplit(".", 1)[-1] if function.cls else ""
+    if any(word in f"{container} {owner}".lower() for word in _CACHE_WORDS):
+        return True
+    if any(op == "in" and text in texts for op, text, _ in function.key_ops):
+        return True
+    if any(call.text.rpartition(".")[0] in texts and call.text.endswith(".get") for call in function.calls):
+        return True
+    summary = program.summaries.get(function.qualname)
+    return summary is not None and any(effect in summary.chains for effect in ("read", "llm", "io"))
 
 
 def _builds_clients(program: Program, function: Function) -> bool:
