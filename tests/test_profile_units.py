@@ -96,6 +96,7 @@ def test_workload_statements_exclude_utility_and_catalog_statements():
     assert is_workload_statement("SELECT id FROM orders WHERE id = $1")
     assert is_workload_statement("/* app */ WITH x AS (SELECT 1) SELECT * FROM x")
     assert is_workload_statement("UPDATE orders SET status = $1 WHERE id = $2")
+    assert is_workload_statement("SELECT id FROM notes WHERE tenant_id = current_setting($1)::int")  # RLS-style
     for query in ("BEGIN", "SET application_name = $1", "EXPLAIN SELECT 1", "VACUUM ANALYZE orders",
                   "SELECT * FROM pg_stat_statements", "SELECT current_setting($1)", "SELECT current_user",
                   "SELECT relname FROM pg_class WHERE oid = $1", "SELECT * FROM hypopg_create_index($1)"):

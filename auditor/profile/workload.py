@@ -21,8 +21,11 @@ HIDDEN_TEXT = "<insufficient privilege>"
 _DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(select|insert|update|delete|with|values|table)\b", re.I | re.S)
 _SYSTEM = re.compile(r"\b(pg_catalog|information_schema|pg_stat_\w+|pg_class|pg_index|pg_namespace|pg_attribute|"
                      r"pg_constraint|pg_database|pg_settings|pg_am|pg_locks|hypopg\w*|pg_extension|pg_roles|"
-                     r"pg_proc|pg_type|pg_indexes|pg_tables|current_setting|current_user|pg_backend_pid|pg_stat_force_next_flush)\b",
-                     re.I)
+                     r"pg_proc|pg_type|pg_indexes|pg_tables)\b", re.I)
+# The profiler's (and its setup's) own FROM-less statements; an application's RLS filter on
+# current_setting('app.tenant') reads a table and stays.
+_SESSION = re.compile(r"^\s*SELECT\b(?![^;]*\bFROM\b)[^;]*\b(current_setting|current_user|current_database|"
+                      r"pg_backend_pid|pg_stat_force_next_flush)\b", re.I | re.S)
 
 
 @dataclass
@@ -85,7 +88,7 @@ def _pick(columns: set, *names: str) -> str:
 
 def is_workload_statement(query: str) -> bool:
     """A query/DML statement of the application: not utility, not on the system catalogs."""
-    return bool(_DML.match(query)) and not _SYSTEM.search(query)
+    return bool(_DML.match(query)) and not _SYSTEM.search(query) and not _SESSION.match(query)
 
 
 def read_workload(conn) -> Workload:
