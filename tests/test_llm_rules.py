@@ -383,3 +383,26 @@ def test_generic_api_paths_need_an_ollama_hint(scan):
             return requests.post(f"{OLLAMA_HOST}/api/generate", json={"model": "llama3.1", "prompt": prompt})
     '''})
     assert [f for f in llm_found(result) if f[0] == "LLM106"] == [("LLM106", "http.py", 13)]
+
+
+def test_a_helper_that_loops_itself_is_reported_once(scan):
+    result = scan({"memories.py": '''
+        from openai import OpenAI
+
+        client = OpenAI(timeout=30)
+
+
+        def facts(conversation):
+            return client.chat.completions.create(model="gpt-4o-mini", max_completion_tokens=100,
+                                                  messages=[conversation.text])
+
+
+        def process_batch(batch):
+            return [facts(conversation) for conversation in batch]
+
+
+        def run(conversations):
+            for start in range(0, len(conversations), 50):
+                process_batch(conversations[start:start + 50])
+    '''})
+    assert llm_found(result) == [("LLM103", "memories.py", 12)]

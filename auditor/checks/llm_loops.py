@@ -71,6 +71,19 @@ def _carries_answer(infos: list, info: CallInfo) -> bool:
     return False
 
 
+def _callee_loops(program: Program, info: CallInfo, chain: list) -> bool:
+    """The helper makes its LLM calls in a loop of its own: reported there, not again here."""
+    if len(chain) < 2:
+        return False
+    for target in info.targets:
+        function = program.index.functions.get(target)
+        for inner in program.calls.get(target, []):
+            if inner.call.line == chain[1].line and inner.path == chain[1].path \
+                    and effective_loops(function, inner.call.loop) and not inner.call.leaves_loop:
+                return True
+    return False
+
+
 def _count(loops: list) -> str:
     sizes = [loop.literal_size for loop in loops]
     if sizes and all(isinstance(size, int) for size in sizes):
@@ -85,7 +98,7 @@ def _loop_finding(program: Program, function, infos: list, info: CallInfo, termi
                   loops: list, chain: list):
     if terminal.stream and info.effect == "llm" and info.call.role == "iter":
         return None
-    if _carries_answer(infos, info):
+    if _carries_answer(infos, info) or _callee_loops(program, info, chain):
         return None
     loop = loops[0]
     call = info.call
