@@ -406,3 +406,43 @@ def test_a_helper_that_loops_itself_is_reported_once(scan):
                 process_batch(conversations[start:start + 50])
     '''})
     assert llm_found(result) == [("LLM103", "memories.py", 12)]
+
+
+def test_agent_loops_are_not_batchable(scan):
+    result = scan({"agent.py": '''
+        from openai import OpenAI
+
+        client = OpenAI(timeout=30)
+        MAX_STEPS = 20
+
+
+        def run_tools(calls):
+            return [c.name for c in calls]
+
+
+        def agent(question):
+            previous = None
+            for step in range(MAX_STEPS):
+                reply = client.responses.create(model="gpt-4o", input=question, previous_response_id=previous,
+                                                max_output_tokens=500)
+                previous = reply.id
+                if not reply.output:
+                    break
+            return previous
+
+
+        def search(candidates, question):
+            for candidate in candidates:
+                reply = client.responses.create(model="gpt-4o", input=f"{question}: {candidate}", max_output_tokens=5)
+                if reply.output_text == "yes":
+                    return candidate
+
+
+        def per_item(items):
+            out = []
+            for item in items:
+                summary = client.responses.create(model="gpt-4o", input=item, max_output_tokens=50)
+                out.append(summary.output_text)
+            return out
+    '''})
+    assert llm_found(result) == [("LLM103", "agent.py", 32)]

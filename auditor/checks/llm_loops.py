@@ -3,7 +3,8 @@
 Not reported: retry and polling loops and loops over a handful of constants
 (``effective_loops``); coroutines collected in a loop without ``await`` (then gathered: that
 is the fix); a loop whose next call feeds on the previous answer (an agent/conversation loop:
-``messages.append(reply)``); a loop that builds a provider batch job; embedding calls given a
+``messages.append(reply)``, ``prev_id = reply.id``) or that stops on a result (search until
+found); a loop that builds a provider batch job; embedding calls given a
 chunk of the items (``texts[i:i + 100]``, ``batched(texts, 100)``).
 """
 
@@ -71,6 +72,16 @@ def _carries_answer(infos: list, info: CallInfo) -> bool:
     return False
 
 
+def _loop_carried(loop, info: CallInfo) -> bool:
+    """An agent or search loop: the call reads a name the iteration reassigns after it
+    (``prev_id = resp.id``), or the loop stops on a result (``break``/``return``: search until
+    found, or an agent's step limit), so its calls cannot all be sent at once."""
+    names = set(info.call.names) - set(loop.targets)
+    if any(name in names and line >= info.call.line for name, line in loop.stores):
+        return True
+    return loop.exits
+
+
 def _callee_loops(program: Program, info: CallInfo, chain: list) -> bool:
     """The helper makes its LLM calls in a loop of its own: reported there, not again here."""
     if len(chain) < 2:
@@ -98,7 +109,7 @@ def _loop_finding(program: Program, function, infos: list, info: CallInfo, termi
                   loops: list, chain: list):
     if terminal.stream and info.effect == "llm" and info.call.role == "iter":
         return None
-    if _carries_answer(infos, info) or _callee_loops(program, info, chain):
+    if _carries_answer(infos, info) or _loop_carried(loops[0], info) or _callee_loops(program, info, chain):
         return None
     loop = loops[0]
     call = info.call
