@@ -23,7 +23,7 @@ def test_exact_lines_for_a_handmade_scan():
     assert lines[2] == "::error file=scripts/job.py,line=7,col=5,title=DB202 DB202 title (high%2C P1)::DB202 message%0A%0AFix: DB202 fix"
     assert lines[3].startswith("::warning file=app/ai.py,line=20,col=5,title=LLM101 LLM101 title (medium%2C P2)::")
     assert lines[5].startswith("::notice file=db/schema.sql,line=3,col=5,title=IDX102 IDX102 title (low%2C P3)::")
-    assert lines[6] == "::warning file=bad.py,title=audit%3A file not analysed::syntax error at line 1"
+    assert lines[6] == "::warning file=bad.py,title=audit note::syntax error at line 1"
 
 
 def test_properties_and_message_are_escaped():

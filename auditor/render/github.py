@@ -42,6 +42,6 @@ def render_github(result: ScanResult) -> str:
             message += "\n\nEvidence: " + " → ".join(finding.chain)
         lines.append(_command(COMMANDS.get(finding.severity, "warning"), properties, message))
     for path, message in result.notes:
-        properties = [("file", path), ("title", "audit: file not analysed")] if path else [("title", "audit")]
+        properties = ([("file", path)] if path else []) + [("title", "audit note")]
         lines.append(_command("warning", properties, message))
     return "".join(line + "\n" for line in lines)
