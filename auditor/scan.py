@@ -22,6 +22,7 @@ from auditor.extract import extract_facts
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
+from auditor.limits import FileTimeLimit, file_time_limit, limited_time, time_limit_note
 from auditor.policy import apply_policy
 from auditor.rules import load_rules
 from auditor.schema_paths import schema_texts
@@ -69,15 +70,19 @@ def _read_and_extract(root: str, rel: str) -> ModuleFacts:
     problem = _undecodable(data)
     if problem:
         return ModuleFacts(path=rel, module="", lines=lines, error=problem)
-    too_deep, syntax_error = _preflight(rel, data)
-    if too_deep:
-        return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
+    limit = file_time_limit()
     try:
-        with warnings.catch_warnings():
-            # libcst evaluates string literals with ast.literal_eval: "\d" in a scanned file would
-            # print an "invalid escape sequence" SyntaxWarning (Python 3.12+) for the user to wonder at.
-            warnings.simplefilter("ignore")
-            facts = extract_facts(rel, data)
+        with limited_time(limit):
+            too_deep, syntax_error = _preflight(rel, data)
+            if too_deep:
+                return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
+            with warnings.catch_warnings():
+                # libcst evaluates string literals with ast.literal_eval: "\d" in a scanned file would
+                # print an "invalid escape sequence" SyntaxWarning (Python 3.12+) for the user to wonder at.
+                warnings.simplefilter("ignore")
+                facts = extract_facts(rel, data)
+    except FileTimeLimit:
+        return ModuleFacts(path=rel, module="", lines=lines, error=time_limit_note(limit))
     except RecursionError:
         return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
     except Exception as exc:  # noqa: BLE001 - one odd file must not lose the scan
@@ -123,7 +128,9 @@ def _tree_depth(tree: ast.AST) -> int:
             deepest = depth
             if deepest > MAX_TREE_DEPTH:
                 break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        # libcst nests ``a and b and c`` (one BoolOp here) one operation per operand
+        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
+        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
     return deepest
 
 

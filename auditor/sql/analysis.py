@@ -13,7 +13,7 @@ from auditor.sql.orm_access import chain_access_path
 from auditor.sql.recommend import Advice, advise
 from auditor.sql.redundant import redundant_indexes
 from auditor.sql.schema_build import build_schema
-from auditor.sql.statements import collect_statements, ddl_texts, read_sql_files
+from auditor.sql.statements import collect_statements, ddl_texts, read_sql_files, unread_sql_notes
 
 
 @dataclass
@@ -36,6 +36,7 @@ def analyse_sql(program: Program, root: Path, sql_files: list, dialect: str, pro
     files outside the scan (the ``schema`` configuration key): read for the schema catalog only."""
     sql_texts = read_sql_files(root, sql_files)
     statements, notes = collect_statements(program, sql_texts, dialect)
+    notes = list(notes) + unread_sql_notes(root, sql_files, sql_texts)
     schema = build_schema(program.facts, ddl_texts(program, statements, sql_texts + list(extra_ddl)), dialect,
                           program.resolver.models)
     paths = []

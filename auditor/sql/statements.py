@@ -55,6 +55,25 @@ def read_sql_files(root: Path, sql_files: list) -> list:
     return texts
 
 
+def unread_sql_notes(root: Path, sql_files: list, sql_texts: list) -> list:
+    """``(path, why)`` for each ``.sql`` file that :func:`read_sql_files` left out."""
+    read = {rel for rel, _ in sql_texts}
+    notes = []
+    for rel in sql_files:
+        if rel in read:
+            continue
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            notes.append((rel, f"unreadable: {exc.strerror or exc}"))
+            continue
+        if len(data) > MAX_SQL_FILE_BYTES:
+            notes.append((rel, f"skipped: {len(data) // 1024} KiB is over the {MAX_SQL_FILE_BYTES // 1024} KiB limit"))
+        elif b"\x00" in data:
+            notes.append((rel, "skipped: binary file (NUL bytes)"))
+    return notes
+
+
 def collect_statements(program: Program, sql_texts: list, dialect: str) -> tuple:
     """``(statements, notes)``: every statement, in path/line order, and one note per file with SQL
     that could not be parsed. ``sql_texts`` are the ``.sql`` files from :func:`read_sql_files`."""
