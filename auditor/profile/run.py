@@ -75,6 +75,35 @@ def _profile(conn, dsn: str, options: ProfileOptions) -> ProfileReport:
     report = ProfileReport(target=describe_target(dsn), database=database, server_version=version, top=options.top,
                            settings={"default_transaction_read_only": read_only, "statement_timeout": timeout,
                                      "application_name": application})
+    step = ["the workload"]  # what is being read: named in the note of a partial report
+    try:
+        _read(conn, options, report, version_num, step)
+    except Exception as exc:  # noqa: BLE001 - classified below; anything else goes on up
+        reason = _interruption(conn, exc)
+        if not reason:
+            raise
+        report.warnings.append(f"{reason} while reading {step[0]} ({error_line(exc, dsn)}): the report is partial, "
+                               f"{step[0]} and what follows it are missing")
+    report.findings = _findings(report, database, options)
+    return report
+
+
+def _interruption(conn, exc: Exception) -> str:
+    """Why a step stopped when the report can still be given without it: '' for any other error."""
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - connect() needs psycopg2
+        return ""
+    if isinstance(exc, psycopg2.Error) and conn.closed:
+        return "the connection was lost"
+    if isinstance(exc, psycopg2.extensions.QueryCanceledError):
+        return "a statement was cancelled (statement_timeout)"
+    return ""
+
+
+def _read(conn, options: ProfileOptions, report: ProfileReport, version_num: int, step: list) -> None:
+    """Fill ``report`` step by step (``step[0]`` names the current one)."""
+    cur = conn.cursor()
     report.workload = read_workload(conn)
     if report.workload.error:
         report.warnings.append(report.workload.error + "; profiling the catalog only")
@@ -82,7 +111,9 @@ def _profile(conn, dsn: str, options: ProfileOptions) -> ProfileReport:
         report.warnings.append(
             f"{report.workload.hidden} statements of other users are hidden (<insufficient privilege>): "
             f"GRANT pg_read_all_stats TO {_user(conn)}; the report covers this user's statements only")
+    step[0] = "the catalog"
     report.catalog = read_catalog(conn)
+    step[0] = "the activity"
     report.activity = read_activity(conn, options.thresholds.long_running_s)
     if report.activity.hidden:
         report.warnings.append(
@@ -93,11 +124,8 @@ def _profile(conn, dsn: str, options: ProfileOptions) -> ProfileReport:
         locations = code.locate(stats.query) if code else []
         if locations:
             report.links[stats.queryid] = locations
-    findings = workload_findings(report.workload, database, options.thresholds, report.links)
-    findings += index_findings(report.catalog, database, options.thresholds)
-    findings += table_findings(report.catalog, database, options.thresholds)
-    findings += activity_findings(report.activity, database, options.thresholds)
     if options.advise and report.workload.statements:
+        step[0] = "the plans for the index advice"
         cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'")
         hypopg = cur.fetchone() is not None
         planner = Planner(conn, version_num)
@@ -115,11 +143,19 @@ def _profile(conn, dsn: str, options: ProfileOptions) -> ProfileReport:
                 site.code = ", ".join(report.links.get(site.queryid, [])[:3])
         if not hypopg:
             report.warnings.append(report.advice.note)
+
+
+def _findings(report: ProfileReport, database: str, options: ProfileOptions) -> list:
+    """The findings of what was read (of a partial report too)."""
+    findings = workload_findings(report.workload, database, options.thresholds, report.links)
+    findings += index_findings(report.catalog, database, options.thresholds)
+    findings += table_findings(report.catalog, database, options.thresholds)
+    findings += activity_findings(report.activity, database, options.thresholds)
+    if report.advice is not None:
         findings = _without_advised_foreign_keys(findings, report.advice)
         findings += _index_advice_findings(report, database)
     findings.sort(key=sort_key)
-    report.findings = findings
-    return report
+    return findings
 
 
 def _user(conn) -> str:
