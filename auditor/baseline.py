@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from auditor import __version__
+from auditor.output_files import write_text_atomic
 
 BASELINE_FORMAT = 1
 
@@ -33,7 +34,7 @@ def baseline_document(findings: list) -> dict:
 def write_baseline(findings: list, path: Path) -> None:
     """Write the baseline file (raises OSError)."""
     text = json.dumps(baseline_document(findings), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)
 
 
 def read_baseline(path: Path) -> list:

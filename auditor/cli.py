@@ -194,8 +194,10 @@ def indexes(
                                  access_paths=len(analysis.paths))
     count = len(analysis.advice.recommendations)
     if output:
+        from auditor.output_files import write_text_atomic
+
         try:
-            output.write_text(script, encoding="utf-8")
+            write_text_atomic(output, script)
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
         noun = "recommendation" if count == 1 else "recommendations"
@@ -259,6 +261,8 @@ def _progress_factory(output_format: OutputFormat, output: Optional[Path]):
 
 
 def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int) -> None:
+    from auditor.output_files import atomic_writer, write_text_atomic
+
     if output_format == OutputFormat.terminal:
         from auditor.render.terminal import render_terminal
 
@@ -266,7 +270,7 @@ def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int)
             render_terminal(result, Console(), top=top)
             return
         try:
-            with open(output, "w", encoding="utf-8") as handle:
+            with atomic_writer(output) as handle:
                 render_terminal(result, Console(file=handle, width=120), top=top)
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
@@ -278,7 +282,7 @@ def _emit(result, output_format: OutputFormat, output: Optional[Path], top: int)
     text = render_text(result, output_format.value)
     if output:
         try:
-            output.write_text(text, encoding="utf-8")
+            write_text_atomic(output, text)
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
         err.print(f"wrote {output} ({len(result.findings)} findings)", markup=False, highlight=False,

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from auditor.findings import severity_rank
+from auditor.output_files import atomic_writer, write_text_atomic
 from auditor.profile.connection import DEFAULT_STATEMENT_TIMEOUT_MS, ProfileError, redact, resolve_dsn
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -109,7 +110,7 @@ def _write(report, fmt: ProfileFormat, output: Optional[Path], indexes: bool) ->
             render_terminal(report, Console())
             return
         try:
-            with open(output, "w", encoding="utf-8") as handle:
+            with atomic_writer(output) as handle:
                 render_terminal(report, Console(file=handle, width=120))
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
@@ -124,7 +125,7 @@ def _write(report, fmt: ProfileFormat, output: Optional[Path], indexes: bool) ->
         sys.stdout.write(text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_text_atomic(output, text)
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}")
     _say("", f"wrote {output} ({what})")

@@ -44,6 +44,7 @@ def run(top: int, output: Optional[Path], output_format: str) -> int:
 
 
 def _write(profile, top: int, output: Optional[Path], output_format: str, err: Console) -> int:
+    from auditor.output_files import atomic_writer, write_text_atomic
     from auditor.profile.snowflake_report import render_json, render_markdown, render_terminal
 
     try:
@@ -51,14 +52,14 @@ def _write(profile, top: int, output: Optional[Path], output_format: str, err: C
             if output is None:
                 render_terminal(profile, Console(), top)
                 return EXIT_OK
-            with open(output, "w", encoding="utf-8") as handle:
+            with atomic_writer(output) as handle:
                 render_terminal(profile, Console(file=handle, width=120), top)
         else:
             text = render_json(profile, top) if output_format == "json" else render_markdown(profile, top)
             if output is None:
                 sys.stdout.write(text)
                 return EXIT_OK
-            output.write_text(text, encoding="utf-8")
+            write_text_atomic(output, text)
     except OSError as exc:
         return _error(err, f"cannot write {output}: {exc.strerror or exc}")
     err.print(f"wrote {output} ({len(profile.findings)} findings)", markup=False, highlight=False, soft_wrap=True)

@@ -256,7 +256,8 @@ def deep_files() -> dict:
         files[f"deep/attr_{count}.py"] = (("X = a" + ".b" * count + "\n").encode(), expect)
         files[f"deep/subscript_{count}.py"] = (("X = a" + "[0]" * count + "\n").encode(), expect)
         files[f"deep/callchain_{count}.py"] = (("X = f" + "()" * count + "\n").encode(), expect)
-        files[f"deep/compare_{count}.py"] = (("X = " + " < ".join(["1"] * count) + "\n").encode(), QUIET)  # flat in libcst
+        # a comparison chain is flat in libcst too
+        files[f"deep/compare_{count}.py"] = (("X = " + " < ".join(["1"] * count) + "\n").encode(), QUIET)
         files[f"deep/and_{count}.py"] = (("X = " + " and ".join(["a"] * count) + "\n").encode(), expect)
     for depth in (20, 99, 101, 500):
         body = "".join("    " * i + "if x:\n" for i in range(depth)) + "    " * depth + "pass\n"
@@ -298,8 +299,10 @@ def odd_but_valid() -> dict:
         "tabs.py": b"def f():\n\treturn 1\n",
         "backslash_continuation.py": b"X = 1 + \\\n    2\n",
         "semicolons.py": b"import os; X = 1; Y = 2\n",
-        "walrus_match.py": b"if (n := 10) > 5:\n    pass\nmatch n:\n    case 1:\n        pass\n    case _:\n        pass\n",
-        "async_everything.py": b"async def f():\n    async with a as b:\n        async for x in b:\n            await x\n",
+        "walrus_match.py": (b"if (n := 10) > 5:\n    pass\n"
+                            b"match n:\n    case 1:\n        pass\n    case _:\n        pass\n"),
+        "async_everything.py": (b"async def f():\n    async with a as b:\n"
+                                b"        async for x in b:\n            await x\n"),
         "star_exprs.py": b"a, *b = [1, 2, 3]\nprint(*b, **{})\n",
         "type_comments.py": b"def f(a):\n    # type: (int) -> int\n    return a  # type: ignore\n",
         "future_import.py": b"from __future__ import annotations, barry_as_FLUFL\n",
