@@ -83,8 +83,10 @@ def test_the_hostile_tree_scans_without_a_crash_and_keeps_every_good_finding(hos
 
 
 def test_a_file_over_the_time_limit_is_noted_and_the_rest_is_reported(tmp_path, monkeypatch):
-    slow = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n\n" for i in range(3000))
+    slow = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n\n" for i in range(1500))
     (tmp_path / "slow.py").write_text(slow, encoding="utf-8")
+    slow_sql = "".join(f"INSERT INTO t (a, b) VALUES ({i}, 'x{i}');\n" for i in range(3000))
+    (tmp_path / "slow.sql").write_text(slow_sql, encoding="utf-8")
     for rel, data in GOOD_FILES.items():
         target = tmp_path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -92,11 +94,13 @@ def test_a_file_over_the_time_limit_is_noted_and_the_rest_is_reported(tmp_path, 
     monkeypatch.setenv(TIME_LIMIT_ENVIRONMENT, "0.25")
     for jobs in (1, 2):
         result = run_scan(tmp_path, Config(), jobs=jobs)
-        assert result.notes == [("slow.py", time_limit_note(0.25))], result.notes
+        assert result.notes == [("slow.py", time_limit_note(0.25)), ("slow.sql", time_limit_note(0.25))], result.notes
         assert result.notes[0][1] == "skipped: parsing took longer than the 0.25 s limit (AUDIT_FILE_TIME_LIMIT)"
         assert found(result) == GOOD_FINDINGS
-    monkeypatch.setenv(TIME_LIMIT_ENVIRONMENT, "0")  # no limit: the file is analysed
-    assert run_scan(tmp_path, Config(), jobs=1).notes == []
+    monkeypatch.setenv(TIME_LIMIT_ENVIRONMENT, "0")  # no limit: the files are analysed
+    result = run_scan(tmp_path, Config(), jobs=1)
+    assert result.notes == []
+    assert result.metrics["sql_statements"] == 3000 + len(GOOD_FINDINGS) + 1  # and good/queries.sql
 
 
 def test_time_limit_setting_and_timer_restoration(monkeypatch):
@@ -131,3 +135,19 @@ def test_our_own_malformed_configuration_is_one_line_and_exit_2(tmp_path, name, 
     assert result.stdout == ""
     assert result.stderr.startswith("audit: error: ") and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_files_that_cannot_be_read_are_noted_even_as_root(tmp_path):
+    """As root, mode 000 does not stop a read (the corpus expects such a file to be analysed then);
+    a file that vanishes between discovery and reading, or a directory, fails for root too."""
+    from auditor.scan import _read_and_extract
+    from auditor.sql.statements import unread_sql_notes
+
+    (tmp_path / "package.py").mkdir()
+    assert _read_and_extract(str(tmp_path), "gone.py").error == "unreadable: No such file or directory"
+    assert _read_and_extract(str(tmp_path), "package.py").error == "unreadable: Is a directory"
+    assert unread_sql_notes(tmp_path, ["gone.sql"], []) == [("gone.sql", "unreadable: No such file or directory")]
+    if os.geteuid() != 0:
+        (tmp_path / "locked.py").write_bytes(b"X = 1\n")
+        (tmp_path / "locked.py").chmod(0)
+        assert _read_and_extract(str(tmp_path), "locked.py").error == "unreadable: Permission denied"

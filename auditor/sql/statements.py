@@ -10,6 +10,7 @@ from typing import Optional
 from auditor.checks.base import effective_loops
 from auditor.facts import Call, Function, ModuleFacts, SqlText
 from auditor.link import CallInfo, Program
+from auditor.limits import FileTimeLimit, file_time_limit, limited_time, time_limit_note
 from auditor.sql.model import Site
 from auditor.sql.parse import Parsed, parse_statement, split_statements
 
@@ -103,12 +104,20 @@ def collect_statements(program: Program, sql_texts: list, dialect: str) -> tuple
                 found[key] = Statement(text=sql.text, path=facts.path, line=sql.line, origin="python",
                                        parsed=parse_statement(sql.text, dialect), sql=sql,
                                        function=f"{facts.module}.<module>" if facts.module else "<module>")
+    timed_out = []
+    limit = file_time_limit()
     for rel, text in sql_texts:
-        for line, body in split_statements(text, dialect):
-            found[(rel, line, body)] = Statement(text=body, path=rel, line=line, origin="sql-file",
-                                                 parsed=parse_statement(body, dialect))
+        try:
+            with limited_time(limit):  # one huge .sql file must not stall the scan
+                parsed = [(line, body, parse_statement(body, dialect))
+                          for line, body in split_statements(text, dialect)]
+        except FileTimeLimit:
+            timed_out.append((rel, time_limit_note(limit)))
+            continue
+        for line, body, tree in parsed:
+            found[(rel, line, body)] = Statement(text=body, path=rel, line=line, origin="sql-file", parsed=tree)
     statements = sorted(found.values(), key=lambda s: (s.path, s.line, s.text))
-    return statements, _parse_notes(statements)
+    return statements, _parse_notes(statements) + timed_out
 
 
 def _statement_of_call(program: Program, facts: ModuleFacts, info: CallInfo) -> Optional[tuple]:
