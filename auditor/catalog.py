@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-import yaml
-
-from auditor.resources import rules_dir
+from auditor.resources import load_yaml, rules_dir
 
 CONNECTION_ROOTS = ("dbapi.Connection", "asyncpg.Connection")
 
@@ -98,7 +96,7 @@ def load_catalog(extra_queries: Optional[list] = None, extra_connections: Option
     """Load ``rules/catalog/db.yaml`` and ``llm.yaml`` and add the user's declared query,
     connection and LLM functions, price rows and traffic assumptions."""
     with open(rules_dir() / "catalog" / "db.yaml", encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     catalog = Catalog(
         factories=dict(data.get("factories") or {}),
         types=dict(data.get("types") or {}),
@@ -124,7 +122,7 @@ def load_catalog(extra_queries: Optional[list] = None, extra_connections: Option
 def _merge_llm(catalog: Catalog) -> None:
     """Add ``llm.yaml``'s factories, types and annotations (the database catalog wins a clash)."""
     with open(rules_dir() / "catalog" / "llm.yaml", encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     for key in ("factories", "types", "annotations"):
         target = getattr(catalog, key)
         for name, entry in (data.get(key) or {}).items():
@@ -135,7 +133,7 @@ def _merge_llm(catalog: Catalog) -> None:
 def _merge_blocking(catalog: Catalog) -> None:
     """Add ``blocking.yaml``'s I/O clients and calls (the database and LLM catalogs win a clash)."""
     with open(rules_dir() / "catalog" / "blocking.yaml", encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     for key in ("factories", "types"):
         target = getattr(catalog, key)
         for name, entry in (data.get(key) or {}).items():

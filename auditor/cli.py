@@ -96,6 +96,9 @@ def scan(
                                        "relative to this git ref (scans REF in a temporary worktree)."),
     dsn: Optional[str] = typer.Option(None, "--dsn", help="PostgreSQL DSN: rank findings by the live workload "
                                       "(pg_stat_statements calls and time of the statements they send)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Keep the facts cache here (default: "
+                                             "config cache-dir, else $XDG_CACHE_HOME/audit)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Parse every file; neither read nor write the cache."),
 ) -> None:
     """Scan a repository without running it and report database performance problems."""
     from auditor.baseline import BaselineError
@@ -106,7 +109,8 @@ def scan(
 
     output_format = output_format or _format_for(output)
     result, config = _scan(path, exclude, include_tests, dialect, jobs,
-                           _progress_factory(output_format, output), select=select, ignore=ignore)
+                           _progress_factory(output_format, output), select=select, ignore=ignore,
+                           cache_dir=cache_dir, no_cache=no_cache)
     if dsn:
         from auditor.profile.command import apply_live_workload
 
@@ -117,6 +121,8 @@ def scan(
     except (BaselineError, DiffError) as exc:
         _fail(str(exc))
     _emit(result, output_format, output, top)
+    if output_format == OutputFormat.terminal and output is None and result.cache:
+        err.print(_cache_line(result.cache), markup=False, highlight=False, soft_wrap=True)
     threshold = (fail_on.value if fail_on else None) or config.fail_on or "high"
     if strict and any(not message.startswith("skipped: symlink") and not is_suppression_note(message)
                       for _, message in result.notes):
@@ -127,8 +133,17 @@ def scan(
     raise typer.Exit(EXIT_OK)
 
 
+def _cache_line(cache: dict) -> str:
+    """Where the facts cache is and what it saved (shown under the terminal report)."""
+    if "error" in cache:
+        return f"facts cache {cache['dir']} not used: {cache['error']}"
+    return (f"facts cache: {cache['dir']} ({cache.get('reused', 0)} files reused, {cache.get('parsed', 0)} parsed; "
+            "--no-cache to turn it off)")
+
+
 def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional[Dialect], jobs: int,
-          progress_factory=None, select: Optional[List[str]] = None, ignore: Optional[List[str]] = None) -> tuple:
+          progress_factory=None, select: Optional[List[str]] = None, ignore: Optional[List[str]] = None,
+          cache_dir: Optional[Path] = None, no_cache: bool = False) -> tuple:
     """Load the configuration for ``path``, apply the options, scan: ``(ScanResult, Config)``.
 
     A single file is scanned with the code around it; only its own findings and notes are kept.
@@ -163,7 +178,8 @@ def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional
     target = path.resolve()
     scan_root = _project_root(target) if single else target
     try:
-        result = run_scan(scan_root, config, jobs=jobs or None, progress_factory=progress_factory)
+        result = run_scan(scan_root, config, jobs=jobs or None, progress_factory=progress_factory,
+                          cache_dir=None if no_cache else (cache_dir or _configured_cache_dir(config)))
     except ConfigError as exc:  # a nested configuration file under the scanned tree
         _fail(str(exc))
     if single:
@@ -171,6 +187,12 @@ def _scan(path: Path, exclude: List[str], include_tests: bool, dialect: Optional
         result.findings = [f for f in result.findings if f.path == wanted]
         result.notes = [(p, m) for p, m in result.notes if p == wanted]
     return result, config
+
+
+def _configured_cache_dir(config) -> Path:
+    from auditor.fact_cache import default_cache_home
+
+    return Path(config.cache_dir) if config.cache_dir else default_cache_home()
 
 
 @app.command()

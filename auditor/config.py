@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-KNOWN_KEYS = {"exclude", "queries", "connections", "fail-on", "include-tests", "dialect", "select", "ignore",
+KNOWN_KEYS = {"cache-dir", "exclude", "queries", "connections", "fail-on", "include-tests", "dialect", "select", "ignore",
               "per-path-ignores", "severity", "schema", "llm-functions", "llm-prices", "llm-traffic"}
 CONFIG_NAMES = (".audit.yml", ".audit.yaml", "pyproject.toml")
 ALL_RULES = ("*", "ALL")  # rule selectors that mean every rule
@@ -51,6 +52,7 @@ class Config:
     llm_functions: list = field(default_factory=list)  # in-house functions that make an LLM call
     llm_prices: dict = field(default_factory=dict)  # model -> price row (auditor.llm.settings)
     llm_traffic: dict = field(default_factory=dict)  # traffic assumptions: dollars only with these
+    cache_dir: str = ""  # where the facts cache lives (absolute; default: the user's cache directory)
     source: str = ""
     # Set by the command line, applied over every (also nested) configuration of the scan.
     cli_select: Optional[list] = None  # --select: replaces ``select``
@@ -164,6 +166,10 @@ def _build(data: dict, path: Path) -> Config:
     if not isinstance(dialect, str) or dialect.lower() not in DIALECTS:
         raise ConfigError(f"{path}: 'dialect' must be one of {', '.join(DIALECTS)}")
     config.dialect = dialect.lower()
+    cache_dir = data.get("cache-dir", "")
+    if not isinstance(cache_dir, str):
+        raise ConfigError(f"{path}: 'cache-dir' must be a directory path")
+    config.cache_dir = str((path.parent / os.path.expanduser(cache_dir)).resolve()) if cache_dir else ""
     config.llm_functions = _string_list(path, "llm-functions", data.get("llm-functions"))
     try:
         config.llm_prices = parse_prices(data.get("llm-prices"))

@@ -17,6 +17,13 @@ def _data_dir(name: str) -> Path:
     return _PACKAGE_DIR.parent / name
 
 
+def load_yaml(handle):
+    """Parse a shipped YAML file, with libyaml when PyYAML has it (ten times the pure-Python speed)."""
+    import yaml
+
+    return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def rules_dir() -> Path:
     """Directory of rule YAML files (and ``catalog/`` with the API catalogs)."""
     return _data_dir("rules")

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from auditor.resources import rules_dir
+from auditor.resources import load_yaml, rules_dir
 
 RULE_FILE = re.compile(r"^[A-Z]+[0-9]+-")  # DB101-query-in-loop.yaml
 REQUIRED_KEYS = ("id", "name", "title", "category", "severity", "confidence", "rationale",
@@ -37,7 +35,7 @@ class Rule:
 
 def _load(path: Path) -> Rule:
     with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
         raise ValueError(f"{path.name}: missing keys {', '.join(missing)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import os
 import re
@@ -19,6 +20,7 @@ from auditor.checks import run_checks
 from auditor.config import Config
 from auditor.discovery import discover
 from auditor.extract import extract_facts
+from auditor.fact_cache import FactCache, load_all
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
@@ -50,6 +52,7 @@ class ScanResult:
     notes: list  # (path, message)
     metrics: dict = field(default_factory=dict)
     sql: object = None  # the SqlAnalysis (statements, schema, access paths, index advice)
+    cache: dict = field(default_factory=dict)  # the facts cache: dir, reused, parsed (or error)
 
 
 def _read_and_extract(root: str, rel: str) -> ModuleFacts:
@@ -200,6 +203,30 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
     return results
 
 
+def extract_cached(root: Path, files: list, jobs: int, cache: FactCache,
+                   progress: Optional[Callable] = None) -> list:
+    """``extract_all`` that parses only the files whose path and bytes the cache has not seen."""
+    keys = {}
+    for rel in files:
+        try:
+            keys[rel] = FactCache.key(rel, (root / rel).read_bytes())
+        except OSError:
+            pass  # extraction reports it
+    cached = load_all(cache, keys)
+    if progress:
+        for _ in cached:
+            progress()
+    missing = [rel for rel in files if rel not in cached]
+    cache.misses += len(missing)
+    for rel, facts in zip(missing, extract_all(root, missing, jobs, progress)):
+        cached[rel] = facts
+        # A file that failed (or hit a limit) is tried again next time; one that changed while
+        # it was read is stored under the bytes it had when it was hashed, and parsed again later.
+        if not facts.error and rel in keys:
+            cache.store(keys[rel], facts)
+    return [cached[rel] for rel in files]
+
+
 def _isolated(root: str, rel: str) -> ModuleFacts:
     """``_read_and_extract`` in a process of its own, so that a crash loses only this file."""
     try:
@@ -210,13 +237,29 @@ def _isolated(root: str, rel: str) -> ModuleFacts:
 
 
 def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
-             progress_factory: Optional[Callable] = None) -> ScanResult:
-    """Scan the tree under ``root``."""
+             progress_factory: Optional[Callable] = None, cache_dir: Optional[Path] = None) -> ScanResult:
+    """Scan the tree under ``root``; with ``cache_dir``, reuse the facts of files seen before."""
     root = root.resolve()
     found = discover(root, tuple(config.exclude))
     jobs = jobs or os.cpu_count() or 1
     progress = progress_factory(len(found.files)) if progress_factory else None
-    all_facts = extract_all(root, found.files, jobs, progress)
+    cache, cache_info = _open_cache(cache_dir)
+    if cache is None:
+        all_facts = extract_all(root, found.files, jobs, progress)
+    else:
+        all_facts = extract_cached(root, found.files, jobs, cache, progress)
+        cache_info.update(reused=cache.hits, parsed=cache.misses)
+    # The facts live until the scan ends: moved out of the collector's reach, they are not walked
+    # again by every collection the linker and the checks trigger (which took half a warm re-scan).
+    gc.freeze()
+    try:
+        return _analyse(root, config, found, all_facts, cache_info)
+    finally:
+        gc.unfreeze()
+
+
+def _analyse(root: Path, config: Config, found, all_facts: list, cache_info: dict) -> ScanResult:
+    """Link the facts, check them, and apply the configuration's policy."""
     catalog = load_catalog(config.queries, config.connections, config.llm_functions, config.llm_prices,
                            config.llm_traffic)
     program = Program(all_facts, catalog)
@@ -239,7 +282,19 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
     metrics.update(policy_metrics)
-    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql)
+    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql,
+                      cache=cache_info)
+
+
+def _open_cache(cache_dir: Optional[Path]) -> tuple:
+    """``(FactCache or None, {"dir": ..., "error": ...})``; a cache that cannot be used is skipped."""
+    if cache_dir is None:
+        return None, {}
+    try:
+        cache = FactCache.open(cache_dir)
+    except OSError as exc:
+        return None, {"dir": str(cache_dir), "error": f"{exc.strerror or exc}"}
+    return cache, {"dir": str(cache.directory)}
 
 
 def _is_schema_finding(finding) -> bool:

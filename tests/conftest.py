@@ -13,6 +13,19 @@ from auditor.scan import run_scan
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory):
+    """CLI scans keep their facts cache (and its signing key) in the session's temporary
+    directory, never in the user's ``~/.cache``."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 def write_tree(root: Path, files: dict) -> None:
     """Write ``{relative path: source}`` under ``root``."""
     for rel, source in files.items():

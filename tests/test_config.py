@@ -123,7 +123,7 @@ def test_unknown_key_is_a_usage_error_naming_it(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith(f"audit: error: {tmp_path.resolve() / '.audit.yml'}: unknown key 'fail_on' "
-                                    "(did you mean 'fail-on'? known: connections, dialect, exclude, fail-on, ")
+                                    "(did you mean 'fail-on'? known: cache-dir, connections, dialect, exclude, fail-on, ")
     assert result.stderr.endswith(", severity)\n") and "\n" not in result.stderr[:-1]
 
 

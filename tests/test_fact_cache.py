@@ -1,0 +1,219 @@
+"""The facts cache changes nothing but speed: same findings, notes and metrics cold, warm, after a
+change, for any --jobs; foreign, corrupt or forged entries are rebuilt, never trusted or fatal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+
+import pytest
+
+from auditor import fact_cache
+from auditor.cli import app
+from auditor.config import Config
+from auditor.fact_cache import FactCache
+from auditor.scan import run_scan
+from tests.conftest import REPO_ROOT, write_tree
+from tests.test_cli import cli_runner
+from tests.test_sample_projects import SAMPLES, read_expected
+
+
+def outcome(result) -> tuple:
+    """Everything a report shows: every field of every finding, the notes, the metrics."""
+    return ([f.to_dict() for f in result.findings], result.notes, result.metrics)
+
+
+def entries(cache_dir) -> list:
+    return sorted(p for p in (cache_dir / "facts").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("project", SAMPLES, ids=lambda p: p.name)
+def test_sample_project_identical_without_cache_cold_and_warm_and_for_every_jobs(project, tmp_path):
+    plain = run_scan(project, Config(), jobs=1)
+    expected = read_expected(project / "expected_findings.txt")
+    assert {(f.rule, f.path, f.line) for f in plain.findings} == expected
+    cold = run_scan(project, Config(), jobs=2, cache_dir=tmp_path / "cache")
+    warm1 = run_scan(project, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    warm2 = run_scan(project, Config(), jobs=2, cache_dir=tmp_path / "cache")
+    files = plain.metrics["files"]
+    assert (cold.cache["reused"], cold.cache["parsed"]) == (0, files)
+    assert (warm1.cache["reused"], warm1.cache["parsed"]) == (files, 0)
+    assert (warm2.cache["reused"], warm2.cache["parsed"]) == (files, 0)
+    assert outcome(cold) == outcome(plain)
+    assert outcome(warm1) == outcome(plain)
+    assert outcome(warm2) == outcome(plain)
+    assert plain.cache == {}
+
+
+def test_jobs_one_and_two_agree_with_a_pool_and_a_cache(tmp_path):
+    # More than 8 files, so --jobs 2 really uses worker processes (smaller trees are parsed in-process).
+    project = REPO_ROOT / "sample_projects" / "shop_django"
+    tree = tmp_path / "tree"
+    for i in range(3):
+        write_tree(tree / f"copy{i}", {str(p.relative_to(project)): p.read_text(encoding="utf-8")
+                                       for p in project.rglob("*.py")})
+    plain = run_scan(tree, Config(), jobs=1)
+    assert plain.metrics["files"] >= 8
+    pooled = run_scan(tree, Config(), jobs=2, cache_dir=tmp_path / "cache")
+    warm = run_scan(tree, Config(), jobs=2, cache_dir=tmp_path / "cache")
+    assert warm.cache["parsed"] == 0
+    assert outcome(pooled) == outcome(plain) == outcome(warm)
+    assert plain.findings
+
+
+QUERY_LOOP = """\
+    from app.models import Order
+
+
+    def totals(customer_ids):
+        for customer_id in customer_ids:
+            print(Order.objects.filter(customer_id=customer_id).count())
+"""
+
+
+def test_a_changed_file_is_parsed_again_and_its_new_findings_reported(tmp_path):
+    write_tree(tmp_path / "tree", {"app/__init__.py": "", "app/models.py": "from django.db import models\n\n\n"
+                                   "class Order(models.Model):\n    customer_id = models.IntegerField()\n",
+                                   "app/report.py": "def totals(customer_ids):\n    return []\n"})
+    cache = tmp_path / "cache"
+    before = run_scan(tmp_path / "tree", Config(), jobs=1, cache_dir=cache)
+    assert [f.rule for f in before.findings if f.path == "app/report.py"] == []
+    write_tree(tmp_path / "tree", {"app/report.py": QUERY_LOOP})
+    after = run_scan(tmp_path / "tree", Config(), jobs=1, cache_dir=cache)
+    assert (after.cache["reused"], after.cache["parsed"]) == (2, 1)
+    assert outcome(after) == outcome(run_scan(tmp_path / "tree", Config(), jobs=1))
+    assert {(f.rule, f.line) for f in after.findings if f.path == "app/report.py"} == {("DB103", 6), ("IDX101", 6)}
+
+
+SAMPLE = REPO_ROOT / "sample_projects" / "billing_postgres"
+
+
+def test_entries_of_another_tool_version_are_removed_and_rebuilt(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    plain = run_scan(SAMPLE, Config(), jobs=1)
+    run_scan(SAMPLE, Config(), jobs=1, cache_dir=cache)
+    (old_dir,) = (cache / "facts").iterdir()
+    monkeypatch.setattr(fact_cache, "tool_key", lambda: "another-version")
+    again = run_scan(SAMPLE, Config(), jobs=1, cache_dir=cache)
+    assert again.cache["parsed"] == plain.metrics["files"] and again.cache["reused"] == 0
+    assert [p.name for p in (cache / "facts").iterdir()] == ["another-version"]
+    assert not old_dir.exists()
+    assert outcome(again) == outcome(plain)
+
+
+def test_an_entry_with_another_tool_header_is_a_miss(tmp_path):
+    cache = FactCache.open(tmp_path / "cache")
+    facts = fact_cache.ModuleFacts(path="a.py", module="a", lines=1)
+    key = FactCache.key("a.py", b"x = 1\n")
+    cache.store(key, facts)
+    assert cache.load(key) == facts
+    entry = cache.entries / key[:2] / key[2:]
+    entry.write_bytes(entry.read_bytes().replace(cache.tool, b"0" * len(cache.tool), 1))
+    assert cache.load(key) is None
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble", "empty", "directory"])
+def test_corrupt_entries_are_rebuilt_never_a_crash(tmp_path, damage):
+    cache = tmp_path / "cache"
+    plain = run_scan(SAMPLE, Config(), jobs=1)
+    run_scan(SAMPLE, Config(), jobs=1, cache_dir=cache)
+    for entry in entries(cache):
+        data = entry.read_bytes()
+        if damage == "truncate":
+            entry.write_bytes(data[: len(data) // 2])
+        elif damage == "garble":
+            entry.write_bytes(data[:-40] + bytes(40))
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        else:
+            entry.unlink()
+            entry.mkdir()
+    again = run_scan(SAMPLE, Config(), jobs=2, cache_dir=cache)
+    assert outcome(again) == outcome(plain)
+    assert again.cache["parsed"] == plain.metrics["files"]
+
+
+def test_a_forged_entry_is_never_unpickled(tmp_path):
+    """A cache shipped inside a scanned repository (cache-dir in its config) holds entries this user
+    did not sign: they are ignored, so the scanned code's pickles never run."""
+    tree = tmp_path / "tree"
+    write_tree(tree, {"a.py": "X = 1\n"})
+    cache = FactCache.open(tmp_path / "cache")
+    key = FactCache.key("a.py", (tree / "a.py").read_bytes())
+    marker = tmp_path / "ran"
+    body = pickle.dumps(_Marker(str(marker)))
+    forged_signature = hashlib.sha256(body).digest()
+    path = cache.entries / key[:2] / key[2:]
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"audit-facts\n" + cache.tool + b"\n" + forged_signature + body)
+    result = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    assert not marker.exists()
+    assert (result.cache["reused"], result.cache["parsed"]) == (0, 1)
+    assert result.notes == []
+
+
+class _Marker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_corrupt_signing_key_is_replaced(tmp_path):
+    tree = tmp_path / "tree"
+    write_tree(tree, {"a.py": "X = 1\n"})
+    run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    secret = fact_cache.default_cache_home() / "secret"
+    original = secret.read_bytes()
+    try:
+        secret.write_bytes(b"short")
+        result = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+        assert (result.cache["reused"], result.cache["parsed"]) == (0, 1)  # old signatures no longer match
+        assert len(secret.read_bytes()) == 32
+    finally:
+        secret.write_bytes(original)
+
+
+def test_an_unusable_cache_directory_only_turns_the_cache_off(tmp_path):
+    (tmp_path / "file").write_text("not a directory", encoding="utf-8")
+    result = run_scan(SAMPLE, Config(), jobs=1, cache_dir=tmp_path / "file")
+    assert outcome(result) == outcome(run_scan(SAMPLE, Config(), jobs=1))
+    assert result.cache["dir"] == str(tmp_path / "file") and result.cache["error"]
+
+
+def test_files_that_could_not_be_parsed_are_not_cached(tmp_path):
+    tree = tmp_path / "tree"
+    write_tree(tree, {"ok.py": "X = 1\n", "broken.py": "def f(:\n"})
+    first = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    second = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    assert (second.cache["reused"], second.cache["parsed"]) == (1, 1)
+    assert second.notes == first.notes and [path for path, _ in first.notes] == ["broken.py"]
+
+
+def test_cli_says_where_the_cache_is_and_no_cache_writes_nothing(tmp_path):
+    write_tree(tmp_path / "tree", {"a.py": "X = 1\n"})
+    runner = cli_runner()
+    cache = tmp_path / "cache"
+    first = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(cache)])
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[-1] == (f"facts cache: {cache} (0 files reused, 1 parsed; "
+                                             "--no-cache to turn it off)")
+    second = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(cache)])
+    assert "(1 files reused, 0 parsed;" in second.stderr
+    other = tmp_path / "other"
+    off = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(other), "--no-cache"])
+    assert off.exit_code == 0 and "facts cache" not in off.stderr
+    assert not other.exists()
+    as_json = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(cache), "-f", "json"])
+    assert "facts cache" not in as_json.stderr and "cache" not in json.loads(as_json.stdout)["summary"]
+
+
+def test_config_cache_dir_is_relative_to_the_config_file(tmp_path):
+    write_tree(tmp_path / "tree", {"a.py": "X = 1\n", ".audit.yml": "cache-dir: ../my-cache\n"})
+    runner = cli_runner()
+    result = runner.invoke(app, ["scan", str(tmp_path / "tree")])
+    assert result.exit_code == 0, result.output
+    assert f"facts cache: {tmp_path / 'my-cache'} (0 files reused" in result.stderr
+    assert entries(tmp_path / "my-cache")
