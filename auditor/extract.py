@@ -106,7 +106,7 @@ class _Scope:
         self.strings: dict = {}  # local name -> the SqlText (or fragment) it holds
         self.chains: dict = {}  # local name -> the QueryChain it was last bound to
         self.block: tuple = ()  # (block, index) of the statement being visited
-        self.header = ""  # the ``with`` statement whose body block is visited next
+        self.header = ""  # the ``with``/``if``/``except`` header of the block visited next
         self.assigning: list = []  # names bound by each enclosing assignment being visited
         self.lambda_depth = 0
 
@@ -690,6 +690,26 @@ class FactExtractor:
             self.scope.finally_depth += 1
             self.walk(node.finalbody)
             self.scope.finally_depth -= 1
+
+    def visit_If(self, node: cst.If) -> bool:
+        """Record ``if <test>`` as the header of the body block (its ``else`` gets none)."""
+        self.walk(node.test)
+        self.scope.header = f"if {cst.Module(body=[]).code_for_node(node.test).strip()}"[:200]
+        self.walk(node.body)
+        if node.orelse is not None:
+            self.walk(node.orelse)
+        return False
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+        """Record ``except <types>`` as the header of the handler's block."""
+        if node.type is not None:
+            self.walk(node.type)
+        if node.name is not None:
+            self.walk(node.name)
+        types = cst.Module(body=[]).code_for_node(node.type).strip() if node.type is not None else ""
+        self.scope.header = f"except {types}".strip()[:200]
+        self.walk(node.body)
+        return False
 
     def visit_With(self, node: cst.With) -> bool:
         for item in node.items:

@@ -157,6 +157,7 @@ class Function:
     # "store" for ``C[k] = v``
     blocks: list = field(default_factory=list)  # [block, index, header] per statement block: the statement
     # that owns it ((-1, -1) for the body) and, for a ``with``/``async with`` body, that statement as written
+    # (``if <test>`` for an ``if`` body, ``except <types>`` for a handler; "" otherwise)
     item_stores: list = field(default_factory=list)  # [container, line, key kind] per ``container[key] = ...``
     # (container as written up to the first call/subscript: ``self._cache``); key kind: const, type, name, other
     item_deletes: list = field(default_factory=list)  # container of each ``del container[key]``

@@ -219,15 +219,18 @@ class Program:
     def _summarise(self) -> None:
         for qualname, infos in self.calls.items():
             summary = Summary()
-            in_async = self.index.functions[qualname].is_async
+            function = self.index.functions[qualname]
+            in_async = function.is_async
             for info in infos:
-                for effect in io_effects(info, in_async):
+                for effect in io_effects(info, in_async) if not in_install_guard(function, info.call) else ():
                     if effect not in summary.chains:
                         summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
                         summary.terminal[effect] = info
                 effect = "connect" if info.effect in {"connect", "engine"} else info.effect
-                if effect == "llm-client" and not _builds_transient_client(info):
+                if effect == "llm-client" and (not _builds_transient_client(info) or self.keeps_result(info)):
                     continue
+                if effect == "connect" and self.keeps_result(info):
+                    continue  # a lazy singleton: connects once, not per call
                 if effect in {"read", "write", "connect", "llm", "llm-client"} and effect not in summary.chains:
                     summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
                     summary.terminal[effect] = info
@@ -245,6 +248,8 @@ class Program:
                         for effect, chain in callee.chains.items():
                             if target in self.cached and effect != "blocks":
                                 continue  # a cached function runs its queries once per key, not per call
+                            if effect in {"connect", "llm-client"} and self.keeps_result(info):
+                                continue  # the connection or client it returns is kept and reused
                             if effect == "blocks" and not blocks_caller(info, self.index.functions[qualname]):
                                 continue  # (but each miss still blocks its caller)
                             if effect not in summary.chains:
@@ -256,6 +261,18 @@ class Program:
                 returned = self.resolver.returns(qualname)
                 if returned and returned[0] == "cat" and self.catalog.is_connection(returned[1]):
                     summary.returns_connection = not self.catalog.flag(returned[1], "pooled")
+
+    def keeps_result(self, info: CallInfo) -> bool:
+        """Is the result of the call kept for later calls (a lazy singleton) rather than made per
+        call: stored in a declared global (``global _conn; _conn = connect()``) or memoised per key
+        in a module-level or instance dict (``c = _clients.get(k); if not c: c = make(k);
+        _clients[k] = c``)?"""
+        function = self.index.functions.get(info.function)
+        if function is None:
+            return False
+        facts = self.index.function_module.get(info.function)
+        return stored_in_global(function, info.call) or (
+            facts is not None and memoised_per_key(function, info.call, set(facts.globals)))
 
     def _callee_summary(self, info: CallInfo, effect: str) -> Optional[Summary]:
         """The summary of the first repository function ``info`` calls that has ``effect``.
@@ -353,6 +370,46 @@ def _builds_transient_client(info: CallInfo) -> bool:
     """An LLM client built for this call only: not kept in a global or on ``self`` outside
     ``__init__`` (a lazy singleton), where the object it belongs to is built per call."""
     return info.call.role != "store" or info.function.rsplit(".", 1)[-1] == "__init__"
+
+
+def stored_in_global(function: Function, call: Call) -> bool:
+    """``global _conn; _conn = connect(...)`` (or ``_conns[k] = ...`` under a ``global``)."""
+    return call.role == "store" and bool(function.globals_declared) and (
+        call.bound_to in function.globals_declared or not call.bound_to)
+
+
+def memoised_per_key(function: Function, call: Call, module_names: set) -> bool:
+    """A get-or-create into a long-lived dict: ``client = _clients.get(key)``, then, when missing,
+    ``client = make(key)`` (this call) and ``_clients[key] = client``. The dict is a module-level
+    name or an attribute of ``self``/``cls``; a dict local to the function memoises nothing."""
+    name = call.bound_to
+    if call.role != "assign" or not name:
+        return False
+    for container, line, _ in function.item_stores:
+        root = container.split(".")[0]
+        if line < call.line or not (root in module_names or (root in {"self", "cls"} and "." in container)):
+            continue
+        if any(other.text == f"{container}.get" and other.bound_to == name and other.line < call.line
+               for other in function.calls):
+            return True
+    return False
+
+
+# ``if not importlib.util.find_spec(pkg)``, ``if find_spec(pkg) is None``, ``except ImportError``
+_INSTALL_GUARD = re.compile(r"^(?:if\s+not\b.*\bfind_(?:spec|loader)\(|if\b.*\bfind_(?:spec|loader)\(.*\)\s+is\s+None"
+                            r"|except\b.*\b(?:ImportError|ModuleNotFoundError)\b)")
+
+
+def in_install_guard(function: Function, call: Call) -> bool:
+    """Under ``if not importlib.util.find_spec(pkg):`` or in an ``except ImportError:`` handler:
+    a one-off installation or fallback (``pip install`` in a child process), not per-call work."""
+    block = call.stmt[0] if call.stmt else -1
+    while 0 <= block < len(function.blocks):
+        parent, _, header = function.blocks[block]
+        if header and _INSTALL_GUARD.match(header):
+            return True
+        block = parent
+    return False
 
 
 def io_effects(info: CallInfo, in_async: bool) -> tuple:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from auditor.checks.base import make_finding
-from auditor.link import CallInfo, Hop, Program
+from auditor.link import CallInfo, Hop, Program, in_install_guard
 
 _WHAT = {
     "db": "a synchronous database call",
@@ -70,6 +70,8 @@ def _blocking_chain(program: Program, info: CallInfo) -> tuple:
 
 def _blocks(program: Program, function, info: CallInfo):
     """ASY101: a call that blocks the event loop, directly or through sync helpers."""
+    if in_install_guard(function, info.call):
+        return None  # a one-off install or import fallback, not per-call work
     chain, terminal, memoized = _blocking_chain(program, info)
     if chain is None or terminal.call.sql == ":memory:":
         return None

@@ -3,6 +3,7 @@ with no loop-carried dependency): network waits that could overlap but are seria
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from auditor.checks.base import effective_loops, loop_description, make_finding
@@ -23,6 +24,9 @@ _WRITE_METHODS = {"post", "put", "patch", "delete"}
 # A project function named like this changes something: what follows it may depend on that.
 _MUTATING_VERBS = ("create", "drop", "delete", "insert", "update", "upsert", "set", "write", "save", "put", "post",
                    "remove", "upload", "send", "publish", "migrate", "init", "setup", "reset", "clear", "register")
+# SQL that changes data or schema (DML and DDL): what follows may read what it made.
+_CHANGING_SQL = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(?:insert|update|delete|merge|upsert|replace|create|"
+                           r"alter|drop|truncate|grant|revoke|comment|copy|call|do)\b", re.IGNORECASE | re.DOTALL)
 # Names that hold one connection, session or transaction: calls sharing one cannot overlap.
 _SHARED_HANDLES = {"conn", "connection", "db", "session", "db_session", "tx", "transaction", "cur", "cursor",
                    "uow"}
@@ -101,9 +105,12 @@ def _continues(program: Program, run: list, step: tuple) -> bool:
 
 
 def _writes(program: Program, info: CallInfo) -> bool:
-    """A write (directly, through helpers, or a project function named for one)."""
+    """A write (directly, through helpers, given DML/DDL text, or a project function named for one)."""
     if info.effect == "write" or program.effect_chain(info, "write") is not None:
         return True
+    statement = info.call.sql or (info.call.sql_text.text if info.call.sql_text else "")
+    if _CHANGING_SQL.match(statement):
+        return True  # ``await db.execute_query(create_table_sql)``: later statements may need the table
     if info.targets:
         name = info.call.text.rpartition(".")[2].lstrip("_").lower()
         return name.startswith(_MUTATING_VERBS)
@@ -155,7 +162,8 @@ def _serialized_block(function: Function, block: int) -> bool:
     """Inside ``async with lock:`` / ``async with conn.transaction():`` (or a sync ``with``)."""
     while block >= 0:
         parent, _, header = function.blocks[block]
-        if header and any(word in header.lower() for word in _SERIALIZING_WORDS):
+        if header.startswith(("with ", "async with ")) \
+                and any(word in header.lower() for word in _SERIALIZING_WORDS):
             return True
         block = parent
     return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.base import effective_loops, loop_description, make_finding
 from auditor.extract import MODULE_SCOPE
-from auditor.link import CallInfo, Program, is_cached_function
+from auditor.link import CallInfo, Program, is_cached_function, stored_in_global
 
 
 def check_connections(program: Program) -> list:
@@ -51,9 +51,7 @@ def _unpooled(program: Program, function, info: CallInfo):
     if function.name == MODULE_SCOPE or is_cached_function(function):
         return None
     call = info.call
-    if call.role == "store" and call.bound_to in function.globals_declared:
-        return None
-    if call.role == "store" and not call.bound_to and function.globals_declared:
+    if stored_in_global(function, call):
         return None
     callers = program.callers.get(function.qualname, set())
     if function.name == "__init__" and function.cls:

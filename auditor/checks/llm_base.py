@@ -49,7 +49,8 @@ def per_request_paths(program: Program, include_jobs: bool = False) -> dict:
     """Functions run on every request (or job run) -> the chain of calls from the entry point.
 
     Unlike ``program.handler_paths`` the walk does not enter functions behind a caching
-    decorator: what they do runs once per key, not per request.
+    decorator, nor calls whose result is memoised in a dict or a global: what they do runs once
+    per key, not per request.
     """
     key = ("per_request", include_jobs)
     memo = _memo(program)
@@ -74,6 +75,8 @@ def per_request_paths(program: Program, include_jobs: bool = False) -> dict:
     while queue:
         current = queue.popleft()
         for info in program.calls.get(current, []):
+            if info.targets and program.keeps_result(info):
+                continue  # a get-or-create per key (or a lazy global): runs once per key
             for target in info.targets:
                 function = program.index.functions.get(target)
                 if target in paths or function is None or is_cache_decorated(function):
@@ -125,9 +128,11 @@ def call_label(llm_call: LlmCall) -> str:
     return f"`{llm_call.call.text}()`{model}"
 
 
-def stored_lazily(info) -> bool:
-    """The client is kept in a global or on ``self`` outside ``__init__`` (a lazy singleton)."""
-    return info.call.role == "store" and info.function.rsplit(".", 1)[-1] != "__init__"
+def stored_lazily(program: Program, info) -> bool:
+    """The client is kept in a global or on ``self`` outside ``__init__`` (a lazy singleton), or
+    memoised per key in a long-lived dict (get-or-create)."""
+    return (info.call.role == "store" and info.function.rsplit(".", 1)[-1] != "__init__") \
+        or program.keeps_result(info)
 
 
 _MEMOS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -3,7 +3,8 @@
 Each construction builds a new HTTP connection pool (``OpenAI()``; LangChain's ``ChatOpenAI``
 builds an ``openai.OpenAI`` and an httpx client inside), so the TLS handshake and pool warm-up
 are paid on every request. Fine: module level, ``__init__`` of an object built once, a lazy
-singleton (the client stored in a global or on ``self`` outside ``__init__``), a factory behind
+singleton (the client stored in a global or on ``self`` outside ``__init__``, or memoised per key
+in a module-level dict: ``c = _clients.get(k); if not c: c = make(k); _clients[k] = c``), a factory behind
 ``lru_cache``/``cache``, ``main()``.
 """
 
@@ -26,7 +27,7 @@ def check_llm_clients(program: Program) -> list:
     reported: set = set()
     per_request: dict = {}  # function -> its constructors run per request (one finding per function)
     for client in model.clients.values():
-        if not _transient(client):
+        if not _transient(program, client):
             continue
         function = client.function
         loops = effective_loops(function, client.call.loop)
@@ -45,7 +46,7 @@ def check_llm_clients(program: Program) -> list:
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
         for info in infos:
-            if info.effect == "llm-client" or id(info) in reported:
+            if info.effect == "llm-client" or id(info) in reported or program.keeps_result(info):
                 continue
             chain = program.effect_chain(info, "llm-client")
             if chain is None:
@@ -73,9 +74,9 @@ def _configured_per_item(function, call, loops: list) -> bool:
     return bool(set(call.names) & loop_bound_names(function, loops))
 
 
-def _transient(client: ClientSite) -> bool:
+def _transient(program: Program, client: ClientSite) -> bool:
     function = client.function
-    return not (function.name in {MODULE_SCOPE} | _ENTRY_POINTS or stored_lazily(client.info)
+    return not (function.name in {MODULE_SCOPE} | _ENTRY_POINTS or stored_lazily(program, client.info)
                 or is_cache_decorated(function))
 
 

@@ -8,6 +8,7 @@ reported once, at the constructor; otherwise at the call.
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from auditor.checks.base import make_finding
@@ -63,15 +64,84 @@ def _constructor_findings(program: Program, client: ClientSite) -> list:
     timeout = _find_kw(call, arguments.get("timeout") or [])
     seconds = defaults.get("timeout", "unknown") if timeout is _MISSING else ("none" if timeout is None else None)
     if seconds == "none" or (isinstance(seconds, (int, float)) and seconds >= _SLOW_DEFAULT):
+        visible = _calls_through(program, client)
+        unbounded = [c for c in visible if not _bounded_per_call(program, c)]
+        if visible and not unbounded:
+            return findings  # every call we can see through it passes its own bounded timeout
         why = "`timeout=None`" if timeout is None else f"{defaults.get('label', client.provider)}'s default"
         wait = "waits forever on a stalled connection" if seconds == "none" else f"waits up to {seconds:g} s"
-        message = f"{label} builds an LLM client without a bounded timeout ({why}): every call through it {wait}."
+        confidence = None
+        if unbounded:
+            first = unbounded[0]
+            message = (f"{label} builds an LLM client without a bounded timeout ({why}): {_label(first)} at "
+                       f"{first.path}:{first.call.line} goes through it and {wait}.")
+        elif _escapes(client):
+            confidence = "medium"
+            message = (f"{label} builds an LLM client without a bounded timeout ({why}); the client is handed "
+                       f"out (returned or stored) and the calls made through it are out of sight: each one "
+                       f"that passes no `timeout=` {wait}.")
+        else:
+            message = f"{label} builds an LLM client without a bounded timeout ({why}): every call through it {wait}."
         findings.append(make_finding(
             "LLM106", program, client.function, client.info.path, call.line, call.col, call.end_line, message,
             f"Pass `timeout=...` to `{call.text}()` sized to your latency budget (e.g. 30-60 s for a chat answer).",
             call.excerpt, context={"timeout": seconds, "provider": client.provider},
-            severity_steps=0 if seconds == "none" else -1, raise_on_request=False))
+            severity_steps=0 if seconds == "none" else -1, confidence=confidence, raise_on_request=False))
     return findings
+
+
+def _escapes(client: ClientSite) -> bool:
+    """The client leaves its function: returned, yielded or stored (in a dict, on an object)."""
+    call = client.call
+    return call.role in {"return", "yield", "store"} or (
+        call.role == "assign" and call.bound_to in client.function.escaped)
+
+
+def _calls_through(program: Program, client: ClientSite) -> list:
+    """LLM calls made on what the constructor's function hands out: linked to another constructor
+    of that function (the resolver keeps one assignment of a name), made on the result of calling
+    it, or, for ``self.client = OpenAI()``, made on ``self.client`` in a method of the same class."""
+    function = client.function
+    stored = _SELF_ATTRIBUTE.match(client.call.excerpt) if client.call.role == "store" and function.cls else None
+    found: list = []
+    for llm_call in llm_model(program).calls:
+        constructor = llm_call.constructor
+        origin, steps = llm_call.call.func
+        if (constructor is not None and constructor.function is function and constructor is not client) or (
+                origin == f"g:{function.qualname}" and steps and steps[0][0] == "call"):
+            found.append(llm_call)
+    if stored:  # ``self.client.chat.completions.create(...)`` in the class's methods, classified or not
+        for qualname, infos in program.calls.items():
+            if program.index.functions[qualname].cls != function.cls:
+                continue
+            for info in infos:
+                text = info.call.text
+                if text.startswith(f"self.{stored.group(1)}.") and text.count(".") >= 3:
+                    found.append(llm_model(program).call_of(info) or info)
+    return found
+
+
+def _label(found) -> str:
+    return call_label(found) if isinstance(found, LlmCall) else f"`{found.call.text}()`"
+
+
+_SELF_ATTRIBUTE = re.compile(r"\s*self\.([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]")
+
+
+def _bounded_per_call(program: Program, found) -> bool:
+    """The call (an LlmCall, or a CallInfo the model did not classify) passes its own bounded
+    ``timeout=`` (or runs under ``asyncio.wait_for``)."""
+    if isinstance(found, LlmCall):
+        arg = found.timeout
+        if arg is not None and arg.source == "call" and arg.known:
+            number = arg.number()
+            if number is not None:
+                if arg.name.endswith("_ms") or arg.name.startswith("http_options"):
+                    number /= 1000
+                return number < _SLOW_DEFAULT
+        return _bounded_by_caller(program, found)
+    value = found.call.kwargs.get("timeout")
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value < _SLOW_DEFAULT
 
 
 _MISSING = object()
