@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import jinja2
 
@@ -34,14 +35,16 @@ def reports_dir() -> Path:
     return _data_dir("reports")
 
 
-def report_template(name: str) -> jinja2.Template:
-    """A report template (Markdown, SQL script...), rendered as text: no HTML escaping, strict variables."""
+def report_template(name: str, filters: Optional[dict] = None, html: bool = False) -> jinja2.Template:
+    """A report template with the renderer's ``filters``; HTML templates escape every value, text
+    ones (Markdown, SQL script...) do not. Undefined variables are errors in both."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(reports_dir())),
-        autoescape=False,
+        autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters.update(filters or {})
     return environment.get_template(name)

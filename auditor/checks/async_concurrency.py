@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from auditor.checks.base import effective_loops, loop_description, make_finding
+from auditor.checks.base import effective_loops, loop_description, loop_subtree, make_finding
 from auditor.facts import Function
 from auditor.link import CallInfo, Hop, Program
 
@@ -206,7 +206,7 @@ def _awaits_in_loops(program: Program, function: Function, infos: list) -> list:
         chain = _io_chain(program, info, _LOOP_KINDS, _LOOP_EFFECTS)
         if chain is None:
             continue
-        inside = _loop_subtree(function, loop.id)
+        inside = loop_subtree(function, loop.id)
         loop_infos = [other for other in infos if other.call.loop in inside]
         if _paced(program, loop_infos) or set(call.names) & _carried(function, loop, inside, loop_infos, call.line):
             continue
@@ -247,18 +247,6 @@ def _carried(function: Function, loop, inside: set, loop_infos: list, line: int)
         if receiver and method in _MUTATORS:
             carried.add(receiver.split(".")[0])
     return carried
-
-
-def _loop_subtree(function: Function, loop_id: int) -> set:
-    inside = {loop_id}
-    changed = True
-    while changed:
-        changed = False
-        for loop in function.loops:
-            if loop.parent in inside and loop.id not in inside:
-                inside.add(loop.id)
-                changed = True
-    return inside
 
 
 def _loop_finding(program: Program, function: Function, info: CallInfo, loop, chain: list):

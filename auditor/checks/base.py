@@ -98,6 +98,19 @@ def loop_bound_names(function: Function, loops: list) -> set:
     return names
 
 
+def loop_subtree(function: Function, loop_id: int) -> set:
+    """The id of ``loop_id`` and of every loop nested in it."""
+    inside = {loop_id}
+    changed = True
+    while changed:
+        changed = False
+        for loop in function.loops:
+            if loop.parent in inside and loop.id not in inside:
+                inside.add(loop.id)
+                changed = True
+    return inside
+
+
 def _inside(function: Function, inner: Loop, outer: Loop) -> bool:
     current = inner.parent
     while current is not None:

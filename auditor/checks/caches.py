@@ -9,7 +9,7 @@ from typing import Optional
 
 import yaml
 
-from auditor.checks.base import make_finding
+from auditor.checks.base import loop_subtree, make_finding
 from auditor.extract import MODULE_SCOPE
 from auditor.facts import Function, Val
 from auditor.link import CallInfo, Hop, Program
@@ -390,7 +390,7 @@ def _per_key_loops(program: Program, function: Function, infos: list, catalog: d
     for loop in function.loops:
         if loop.iter_val is None or not _scans_keys(program, loop.iter_val, scans):
             continue
-        inside = _loop_ids_within(function, loop.id)
+        inside = loop_subtree(function, loop.id)
         per_key = [info for info in infos if info.call.loop in inside and info.io == "redis"
                    and _redis_method(info) and set(info.call.names) & set(loop.targets)
                    and not info.call.deferred]
@@ -418,15 +418,3 @@ def _scans_keys(program: Program, value: Val, scans: set) -> bool:
     evaluated = program.resolver.eval((origin, steps))
     return bool(evaluated) and evaluated[0] == "method" and evaluated[2] in scans and \
         program.catalog.flag(evaluated[1], "shared_cache")
-
-
-def _loop_ids_within(function: Function, loop_id: int) -> set:
-    inside = {loop_id}
-    changed = True
-    while changed:
-        changed = False
-        for loop in function.loops:
-            if loop.parent in inside and loop.id not in inside:
-                inside.add(loop.id)
-                changed = True
-    return inside

@@ -16,7 +16,7 @@ from pygments.lexers import PostgresLexer, PythonLexer, SqlLexer
 
 from auditor.findings import SEVERITIES
 from auditor.render.report_model import QUADRANTS, build_report
-from auditor.render.templates import load_template
+from auditor.resources import report_template
 from auditor.scan import ScanResult
 
 CODE_STYLE = "github-dark"
@@ -92,7 +92,7 @@ def matrix_svg(matrix: dict) -> Markup:
 def render_html(result: ScanResult) -> str:
     """The HTML report as one string."""
     report = build_report(result)
-    template = load_template("html.html.j2", {"highlight": highlight, "md": inline_code}, html=True)
+    template = report_template("html.html.j2", {"highlight": highlight, "md": inline_code}, html=True)
     text = template.render(
         r=report,
         severities=SEVERITIES,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.render.report_model import build_report
-from auditor.render.templates import load_template
+from auditor.resources import report_template
 from auditor.scan import ScanResult
 
 
@@ -14,6 +14,6 @@ def table_cell(text) -> str:
 
 def render_markdown(result: ScanResult) -> str:
     """The full Markdown report."""
-    template = load_template("markdown.md.j2", {"cell": table_cell})
+    template = report_template("markdown.md.j2", {"cell": table_cell})
     text = template.render(r=build_report(result))
     return text.rstrip("\n") + "\n"
