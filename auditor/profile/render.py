@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from auditor import __version__
 from auditor.findings import SEVERITIES, rank_key
 from auditor.profile.live_findings import ms, size
 from auditor.profile.run import ProfileReport
 from auditor.profile.workload import top
+from auditor.render.terminal import print_brief_finding, severity_summary
 
 SCHEMA_VERSION = "profile-1.0"
-STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 RANKINGS = (("total_ms", "total time"), ("mean_ms", "mean time"), ("calls", "calls"),
             ("shared_blks_read", "shared blocks read"), ("temp_blks_written", "temp blocks written"))
 
@@ -117,13 +115,7 @@ def render_terminal(report: ProfileReport, console: Console) -> None:
         f"{len(workload.statements)} statements, {workload.total_calls:,} calls, {ms(workload.total_ms)}; "
         f"{len(report.catalog.tables)} tables, {len(report.catalog.indexes)} indexes; "
         f"{activity.total} connections of {activity.max_connections}.", highlight=False)
-    counts = Counter(f.severity for f in report.findings)
-    summary = Text("Findings: ")
-    summary.append(str(len(report.findings)), style="bold")
-    for severity in SEVERITIES:
-        if counts.get(severity):
-            summary.append(f"  {severity} {counts[severity]}", style=STYLES[severity])
-    console.print(summary)
+    console.print(severity_summary(report.findings))
     if workload.statements:
         console.print()
         table = Table(title=f"Top statements by total time (of {len(workload.statements)})", title_justify="left",
@@ -143,17 +135,7 @@ def render_terminal(report: ProfileReport, console: Console) -> None:
         console.print(table)
         _terminal_rankings(report, console)
     for finding in sorted(report.findings, key=rank_key):
-        console.print()
-        header = Text()
-        header.append(f"{finding.priority} ", style="bold")
-        header.append(finding.severity, style=STYLES.get(finding.severity, ""))
-        header.append(f" {finding.rule} ", style="bold")
-        header.append(finding.function)
-        console.print(header)
-        console.print(f"  {finding.message}", markup=False, highlight=False)
-        if finding.excerpt:
-            console.print(Text(f"    {_short(finding.excerpt, 110)}", style="dim"))
-        console.print(Text(f"  fix: {finding.remediation}", style="green"))
+        print_brief_finding(console, finding)
     _terminal_advice(report, console)
     if report.warnings or report.notes:
         console.print()

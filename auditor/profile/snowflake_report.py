@@ -13,9 +13,9 @@ from auditor import __version__
 from auditor.findings import SEVERITIES
 from auditor.profile.snowflake_analysis import SIZE_NAMES, Profile, seconds, short
 from auditor.profile.snowflake_history import HISTORY_DAYS
+from auditor.render.terminal import print_brief_finding, severity_summary
 
 SCHEMA_VERSION = "1.0"
-STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 CREDITS_NOTE = ("Warehouse credits are estimated per query as the warehouse size's credits per hour x the "
                 "query's EXECUTION_TIME (QUERY_HISTORY has no per-query warehouse credits): queries sharing a "
                 "warehouse are over-counted and idle time is not counted; WAREHOUSE_METERING_HISTORY has the "
@@ -106,13 +106,7 @@ def render_terminal(profile: Profile, console: Console, top: int) -> None:
                   f"last {HISTORY_DAYS} days from {profile.source}: {seconds(profile.total_elapsed_ms)} elapsed, "
                   f"about {profile.total_credits:,.2f} warehouse credits (estimated from size x execution time).",
                   highlight=False)
-    counts = Counter(f.severity for f in profile.findings)
-    summary = Text("Findings: ")
-    summary.append(f"{len(profile.findings)}", style="bold")
-    for severity in SEVERITIES:
-        if counts.get(severity):
-            summary.append(f"  {severity} {counts[severity]}", style=STYLES[severity])
-    console.print(summary)
+    console.print(severity_summary(profile.findings))
     if profile.groups and top:
         table = Table(title="Top queries by estimated credits", show_header=True, header_style="bold", box=None)
         for name in ("#", "runs", "elapsed", "est. credits", "partitions"):
@@ -134,17 +128,7 @@ def render_terminal(profile: Profile, console: Console, top: int) -> None:
         console.print("Cortex functions: " + ", ".join(
             f"{u.function} {u.queries:,} queries {seconds(u.elapsed_ms)}" for u in profile.cortex), highlight=False)
     for finding in profile.findings[:top]:
-        console.print()
-        header = Text()
-        header.append(f"{finding.priority} ", style="bold")
-        header.append(finding.severity, style=STYLES[finding.severity])
-        header.append(f" {finding.rule} ", style="bold")
-        header.append(finding.function)
-        console.print(header)
-        console.print(f"  {finding.message}", highlight=False, markup=False)
-        if finding.excerpt:
-            console.print(Text(f"    {finding.excerpt}", style="dim"))
-        console.print(Text(f"  fix: {finding.remediation}", style="green"))
+        print_brief_finding(console, finding)
     if len(profile.findings) > top:
         console.print(f"\n… {len(profile.findings) - top} more findings; --format markdown -o profile.md shows all.")
     for note in profile.notes:

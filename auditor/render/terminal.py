@@ -15,6 +15,35 @@ from auditor.scan import ScanResult
 STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+def severity_summary(findings: list) -> Text:
+    """``Findings: 17  high 1  medium 11  low 5``, each severity in its colour."""
+    counts = Counter(f.severity for f in findings)
+    summary = Text("Findings: ")
+    summary.append(str(len(findings)), style="bold")
+    for severity in SEVERITIES:
+        if counts.get(severity):
+            summary.append(f"  {severity} {counts[severity]}", style=STYLES[severity])
+    return summary
+
+
+def print_brief_finding(console: Console, finding, excerpt_limit: int = 110) -> None:
+    """A live finding in a few lines: priority, severity, rule, object, message, excerpt, fix."""
+    console.print()
+    header = Text()
+    header.append(f"{finding.priority} ", style="bold")
+    header.append(finding.severity, style=STYLES.get(finding.severity, ""))
+    header.append(f" {finding.rule} ", style="bold")
+    header.append(finding.function)
+    console.print(header)
+    console.print(f"  {finding.message}", markup=False, highlight=False)
+    if finding.excerpt:
+        excerpt = " ".join(finding.excerpt.split())
+        if len(excerpt) > excerpt_limit:
+            excerpt = excerpt[:excerpt_limit - 1] + "…"
+        console.print(Text(f"    {excerpt}", style="dim"))
+    console.print(Text(f"  fix: {finding.remediation}", style="green"))
+
+
 def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None:
     """Print the summary and the ``top`` most important findings."""
     metrics = result.metrics
@@ -23,13 +52,7 @@ def render_terminal(result: ScanResult, console: Console, top: int = 15) -> None
         f"{metrics.get('db_call_sites', 0)} DB call sites, {metrics.get('request_handlers', 0)} request handlers, "
         f"{metrics.get('files_opening_connections', 0)} files opening connections."
     )
-    counts = Counter(f.severity for f in result.findings)
-    summary = Text("Findings: ")
-    summary.append(f"{len(result.findings)}", style="bold")
-    for severity in SEVERITIES:
-        if counts.get(severity):
-            summary.append(f"  {severity} {counts[severity]}", style=STYLES[severity])
-    console.print(summary)
+    console.print(severity_summary(result.findings))
     if result.findings:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("category")
