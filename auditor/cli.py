@@ -83,7 +83,7 @@ def scan(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 2 when a file could not be analysed."),
     include_tests: bool = typer.Option(False, "--include-tests",
-                                       help="Report findings in test code too (hidden by default)."),
+                                       help="Scan test code too (not scanned by default) and report its findings."),
     top: int = typer.Option(15, "--top", min=0, help="Findings shown in the terminal summary."),
     dialect: Optional[Dialect] = typer.Option(
         None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
@@ -368,7 +368,7 @@ def baseline_create(
     path: Path = typer.Argument(Path("."), help="Directory to scan (the same PATH as for audit scan --baseline)."),
     output: Path = typer.Option(Path(".audit-baseline.json"), "--output", "-o", help="Baseline file to write."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob (gitignore syntax) to skip; repeatable."),
-    include_tests: bool = typer.Option(False, "--include-tests", help="Include findings in test code."),
+    include_tests: bool = typer.Option(False, "--include-tests", help="Scan test code too and include its findings."),
     dialect: Optional[Dialect] = typer.Option(
         None, "--dialect", help="SQL dialect of the target database (default: config, else postgres)."),
     select: List[str] = typer.Option([], "--select", help="Only these rules (ids or prefixes)."),

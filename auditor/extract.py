@@ -1,27 +1,30 @@
-"""Parse one Python module with libcst and extract its :mod:`auditor.facts`.
+"""Parse one Python module with the standard library's :mod:`ast` and extract its :mod:`auditor.facts`.
 
-One parse, one traversal, and only byte-span metadata (cheaper than PositionProvider: lines
-come from a table of newline offsets). The traversal is driven by
-hand for loops, comprehensions, ``with`` and ``try`` so that each call knows its loop, how
-its result is used and whether it sits in a ``finally`` block.
+One parse (CPython's own parser: ten times faster than libcst's), one traversal driven by hand for
+loops, comprehensions, ``with`` and ``try`` so that each call knows its loop, how its result is
+used and whether it sits in a ``finally`` block. Code in syntax newer than the running interpreter
+is lowered first (:mod:`auditor.syntax_lowering`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import ast
+import io
 import re
-from bisect import bisect_right
-from typing import Mapping, Optional, Union
+import tokenize
+import warnings
+from typing import Optional, Union
 
-import libcst as cst
-from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
-
-from auditor.cst_nodes import (
+from auditor.ast_nodes import (
     annotated_class,
     argument_kind,
+    call_arguments,
     callee_text,
+    comparison_text,
     dotted,
+    first_subscript,
     handed_out,
+    int_value,
     literal_size,
     literal_tree,
     names_read,
@@ -68,8 +71,7 @@ _SQL_KEYWORDS = {"sql", "query", "statement", "stmt", "operation", "command"}
 # Calls that declare schema, kept as literal trees (Alembic operations, SQLAlchemy Core, Django RunSQL).
 _PLAIN_MAPPINGS = {"dict", "defaultdict", "OrderedDict"}
 _CLASS_NAMES = {"cls", "klass", "model", "model_class", "model_cls"}
-_COMPARISON_TEXT = {cst.LessThan: "<", cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!=",
-                    cst.GreaterThan: ">", cst.GreaterThanEqual: ">="}
+_NUMBER_COMPARISONS = (ast.Lt, ast.LtE, ast.Eq, ast.NotEq, ast.Gt, ast.GtE)
 # Arguments whose names are recorded per call (prompt provenance for the LLM checks).
 _PROMPT_KEYWORDS = {"messages", "prompt", "input", "inputs", "contents", "content", "message", "text", "texts",
                     "system", "query", "question", "body", "json", "data"}
@@ -83,6 +85,13 @@ _PROMPT_FIRST_NAME = re.compile(r"llm|chain|model|complet|chat", re.IGNORECASE)
 _SCHEMA_CALLS = {"create_table", "create_index", "add_column", "create_unique_constraint", "create_primary_key",
                  "create_foreign_key", "drop_index", "drop_table", "drop_column", "drop_constraint",
                  "rename_table", "alter_column", "Table", "Index", "RunSQL"}
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Raise, ast.Pass,
+                      ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom,
+                      ast.Assert)
 
 
 def module_name_for(path: str) -> str:
@@ -111,26 +120,24 @@ class _Scope:
         self.lambda_depth = 0
 
 
-# Nodes whose dataclass fields are not in source order.
-_SOURCE_ORDER = {cst.IfExp: ["body", "test", "orelse"]}
+def _child_fields(kind: type) -> tuple:
+    """The fields of a node type that hold nodes, in source order."""
+    if kind is ast.IfExp:
+        return ("body", "test", "orelse")
+    return kind._fields
 
 
 class FactExtractor:
     """Collects :class:`ModuleFacts` in one traversal.
 
-    The traversal is our own (:meth:`walk`): libcst's visitor protocol rebuilds every node it
-    passes, which costs more than the parse, while walking the dataclass fields reads them.
     ``visit_<Node>`` methods return False when they walked the children themselves.
     """
 
-    _fields_by_type: dict = {}
+    _visitors: dict = {}
+    _fields: dict = {}
 
-    def __init__(self, path: str, module: str, code: bytes, encoding: str, spans: Mapping) -> None:
-        self.spans = spans
-        self.code = code
-        self.encoding = encoding
-        self.newlines = [match.start() for match in re.finditer(b"\n", code)]
-        source_lines = code.decode(encoding, "replace").split("\n")
+    def __init__(self, path: str, module: str, text: str) -> None:
+        source_lines = text.split("\n")
         if source_lines and source_lines[-1] == "":
             source_lines.pop()
         self.lines = source_lines
@@ -141,59 +148,72 @@ class FactExtractor:
         self.facts.functions.append(top)
         self.scopes: list = [_Scope(top)]
         self.class_stack: list = []
-        self.role_stack: list = []  # (role, bound_to) for the call being visited next
+        self.role_stack: list = []  # (call, role, bound_to) for the call being visited next
         self.comprehension_values: dict = {}  # id(comprehension node) -> Val of its element
         self.awaited: set = set()  # id() of calls that are awaited
         self.comparisons: dict = {}  # id() of a call compared with a number -> "<= 0"
         self.in_schema_call = False
         self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
         self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
-        self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
+        self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant, self.lines)
 
     # ---------------------------------------------------------------- traversal
-    def walk(self, node: cst.CSTNode) -> None:
+    def walk(self, node: ast.AST) -> None:
         """Visit ``node`` (``visit_<Type>``, then its children unless that returned False)."""
         kind = type(node)
-        visit = getattr(self, f"visit_{kind.__name__}", None)
-        if visit is None or visit(node) is not False:
-            for child in self._children(node):
-                self.walk(child)
-        if kind is cst.Call:
+        visit = self._visitors.get(kind, 0)
+        if visit == 0:
+            visit = self._visitors[kind] = getattr(FactExtractor, f"visit_{kind.__name__}", None)
+        if visit is None or visit(self, node) is not False:
+            self._walk_children(node, kind)
+        if kind is ast.Call:
             self.leave_Call(node)
 
-    def _children(self, node: cst.CSTNode) -> list:
-        kind = type(node)
-        names = self._fields_by_type.get(kind)
+    def _walk_children(self, node: ast.AST, kind: type) -> None:
+        names = self._fields.get(kind)
         if names is None:
-            names = _SOURCE_ORDER.get(kind) or [f.name for f in dataclasses.fields(kind)]
-            self._fields_by_type[kind] = names
-        children = []
+            names = self._fields[kind] = _child_fields(kind)
         for name in names:
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, (tuple, list)):
-                children.extend(item for item in value if isinstance(item, cst.CSTNode))
-        return children
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                self.walk(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.walk(item)
 
     # ---------------------------------------------------------------- helpers
     @property
     def scope(self) -> _Scope:
         return self.scopes[-1]
 
-    def _line_at(self, offset: int) -> int:
-        return bisect_right(self.newlines, offset - 1) + 1
+    def _column(self, line: int, offset: int) -> int:
+        """The column in characters of a UTF-8 byte offset on a line."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return offset
+        return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace"))
 
-    def _line(self, node: cst.CSTNode) -> int:
-        return self._line_at(self.spans[node].start)
+    def text(self, node: ast.AST, limit: int = 200) -> str:
+        """The source text of a node, stripped and cut at ``limit`` characters."""
+        first, last = node.lineno, node.end_lineno or node.lineno
+        if not 0 < first <= len(self.lines):
+            return ""
+        if first == last:
+            line = self.lines[first - 1]
+            if line.isascii():
+                return line[node.col_offset:node.end_col_offset].strip()[:limit]
+            piece = line.encode("utf-8", "surrogatepass")[node.col_offset:node.end_col_offset]
+            return piece.decode("utf-8", "replace").strip()[:limit]
+        chunk = [self.lines[n - 1].encode("utf-8", "surrogatepass") for n in range(first, min(last, len(self.lines)) + 1)]
+        chunk[0] = chunk[0][node.col_offset:]
+        if last <= len(self.lines):
+            chunk[-1] = chunk[-1][:node.end_col_offset]
+        return b"\n".join(chunk).decode("utf-8", "replace").strip()[:limit]
 
-    def _span(self, node: cst.CSTNode) -> tuple:
-        """(first line, column in characters, last line) of a node."""
-        span = self.spans[node]
-        line = self._line_at(span.start)
-        line_start = self.newlines[line - 2] + 1 if line > 1 else 0
-        column = len(self.code[line_start:span.start].decode(self.encoding, "replace"))
-        return line, column, self._line_at(span.start + max(span.length - 1, 0))
+    def _tree(self, node: ast.AST):
+        """:func:`literal_tree` of an expression, names qualified through the imports."""
+        return literal_tree(node, self._qualify_dotted, source_of=self.text)
 
     def _qualify(self, name: str) -> str:
         prefix = self.facts.module
@@ -209,39 +229,37 @@ class FactExtractor:
     def _in_module_scope(self) -> bool:
         return len(self.scopes) == 1 and not self.class_stack
 
-    def value(self, node: cst.BaseExpression, depth: int = 0) -> Val:
+    def value(self, node: ast.AST, depth: int = 0) -> Val:
         """The symbolic value of an expression."""
         if depth > 12:
             return UNKNOWN
-        if isinstance(node, cst.Name):
-            name = node.value
+        kind = type(node)
+        if kind is ast.Name:
+            name = node.id
             if name in self.scope.locals:
                 return self.scope.locals[name]
             return (f"g:{self._global_name(name)}", ())
-        if isinstance(node, cst.Attribute):
-            return extend(self.value(node.value, depth + 1), ("attr", node.attr.value, ()))
-        if isinstance(node, cst.Call):
-            args = tuple(
-                self.value(arg.value, depth + 1)
-                for arg in node.args[:_MAX_ARG_VALS]
-                if arg.keyword is None and not arg.star
-            )
+        if kind is ast.Attribute:
+            return extend(self.value(node.value, depth + 1), ("attr", node.attr, ()))
+        if kind is ast.Call:
+            args = tuple(self.value(value, depth + 1) for keyword, star, value in call_arguments(node)[:_MAX_ARG_VALS]
+                         if keyword is None and not star)
             return extend(self.value(node.func, depth + 1), ("call", self._site(node), args))
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        if kind is ast.BinOp and isinstance(node.op, ast.BitOr):
             operands = (self.value(node.left, depth + 1), self.value(node.right, depth + 1))
             return ("pipe:", (("operands", "", operands),))
-        if isinstance(node, cst.Await):
-            return self.value(node.expression, depth + 1)
-        if isinstance(node, cst.Subscript):
-            kinds = {"slice" if isinstance(el.slice, cst.Slice) else "index" for el in node.slice}
-            kind = "slice" if kinds == {"slice"} else "index"
-            return extend(self.value(node.value, depth + 1), (kind, "", ()))
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if kind is ast.Await:
+            return self.value(node.value, depth + 1)
+        if kind is ast.Subscript:
+            return extend(self.value(node.value, depth + 1), (_subscript_kind(node.slice), "", ()))
+        if kind in _COMPREHENSIONS:
             element = self.comprehension_values.get(id(node))
             return extend(element, ("collect", "", ())) if element else UNKNOWN
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+        if (kind is ast.Constant and isinstance(node.value, (str, bytes))) or kind is ast.JoinedStr:
             text = string_value(node)
             return (f"s:{text}", ()) if text is not None else UNKNOWN
+        if kind is ast.Constant and (node.value is None or isinstance(node.value, bool)):
+            return (f"g:{self._global_name(repr(node.value))}", ())  # a name to resolve, as in Python 2
         return UNKNOWN
 
     def _bind(self, name: str, value: Val) -> None:
@@ -277,154 +295,141 @@ class FactExtractor:
         return ""
 
     # ---------------------------------------------------------------- imports
-    def visit_Import(self, node: cst.Import) -> bool:
+    def visit_Import(self, node: ast.Import) -> bool:
         for alias in node.names:
-            full = dotted(alias.name) or ""
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.facts.imports[alias.asname.name.value] = full
+            if alias.asname:
+                self.facts.imports[alias.asname] = alias.name
             else:
-                head = full.split(".")[0]
+                head = alias.name.split(".")[0]
                 self.facts.imports[head] = head
         return False
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        base = dotted(node.module) if node.module is not None else ""
-        if node.relative:
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> bool:
+        base = node.module or ""
+        if node.level:
             package = self.package.split(".") if self.package else []
-            up = len(node.relative) - 1
+            up = node.level - 1
             package = package[: len(package) - up] if up else package
             base = ".".join([p for p in package if p] + ([base] if base else []))
-        if isinstance(node.names, cst.ImportStar):
-            self.facts.star_imports.append(base)
-            return False
         for alias in node.names:
-            name = dotted(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.facts.imports[local] = f"{base}.{name}" if base else name
+            if alias.name == "*":
+                self.facts.star_imports.append(base)
+                continue
+            self.facts.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
         return False
 
     # ---------------------------------------------------------------- definitions
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        qualname = self._qualify(node.name.value)
-        cls = ClassDef(qualname=qualname, name=node.name.value, line=self._line(node))
-        cls.bases = [self.value(arg.value) for arg in node.bases if arg.keyword is None]
+    def visit_ClassDef(self, node: ast.ClassDef) -> bool:
+        qualname = self._qualify(node.name)
+        cls = ClassDef(qualname=qualname, name=node.name, line=node.lineno)
+        cls.bases = [self.value(base.value if isinstance(base, ast.Starred) else base) for base in node.bases]
         self.facts.classes.append(cls)
-        for dec in node.decorators:
+        for dec in node.decorator_list:
             self.walk(dec)
-        for arg in node.bases:
-            self.walk(arg)
+        for base in node.bases:
+            self.walk(base)
+        for keyword in node.keywords:
+            self.walk(keyword.value)
         self.class_stack.append(cls)
-        for stmt in node.body.body:
+        for stmt in node.body:
             self._class_statement(cls, stmt)
         self.class_stack.pop()
         return False
 
-    def _class_statement(self, cls: ClassDef, stmt: cst.CSTNode) -> None:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, (cst.Assign, cst.AnnAssign)):
-                    self._class_field(cls, small)
-        if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
-            for inner in stmt.body.body:
-                if isinstance(inner, cst.SimpleStatementLine):
-                    for small in inner.body:
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                            target = small.targets[0].target
-                            if isinstance(target, cst.Name):
-                                text = string_value(small.value)
-                                cls.meta[target.value] = text if text is not None else ""
-                                cls.meta_trees[target.value] = literal_tree(small.value, self._qualify_dotted)
+    def _class_statement(self, cls: ClassDef, stmt: ast.stmt) -> None:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            self._class_field(cls, stmt)
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            for inner in stmt.body:
+                if isinstance(inner, ast.Assign) and len(inner.targets) == 1 and isinstance(inner.targets[0], ast.Name):
+                    name = inner.targets[0].id
+                    text = string_value(inner.value)
+                    cls.meta[name] = text if text is not None else ""
+                    cls.meta_trees[name] = self._tree(inner.value)
             return
         self.walk(stmt)
 
-    def _class_field(self, cls: ClassDef, small: Union[cst.Assign, cst.AnnAssign]) -> None:
-        if isinstance(small, cst.Assign):
-            targets = [t.target for t in small.targets]
-        else:
-            targets = [small.target]
+    def _class_field(self, cls: ClassDef, small: Union[ast.Assign, ast.AnnAssign]) -> None:
+        targets = small.targets if isinstance(small, ast.Assign) else [small.target]
         value = small.value
         for target in targets:
-            if not isinstance(target, cst.Name):
+            if not isinstance(target, ast.Name):
                 continue
-            fld = ClassField(name=target.value, line=self._line(small), func=None)
-            if isinstance(small, cst.AnnAssign):
-                fld.annotation, fld.annotation_many = annotated_class(small.annotation.annotation)
-                fld.annotation_text = cst.Module(body=[]).code_for_node(small.annotation.annotation).strip()[:200]
+            fld = ClassField(name=target.id, line=small.lineno, func=None)
+            if isinstance(small, ast.AnnAssign):
+                fld.annotation, fld.annotation_many = annotated_class(small.annotation)
+                fld.annotation_text = self.text(small.annotation)
             if value is None:  # ``name: Mapped[str]`` declares a column
                 cls.fields.append(fld)
                 continue
-            fld.value = literal_tree(value, self._qualify_dotted)
-            if isinstance(value, cst.Call):
+            fld.value = self._tree(value)
+            if isinstance(value, ast.Call):
                 fld.func = self.value(value.func)
-                for arg in value.args:
-                    if arg.keyword is None:
-                        fld.args.append(self.value(arg.value))
-                    else:
-                        text = string_value(arg.value)
-                        if text is None:
-                            text = dotted(arg.value) or ""
-                            if text.split(".")[0] in self.facts.imports:
-                                text = self._qualify_dotted(text)
-                        fld.kwargs[arg.keyword.value] = text
+                for keyword, _, argument in call_arguments(value):
+                    if keyword is None:
+                        fld.args.append(self.value(argument))
+                        continue
+                    text = string_value(argument)
+                    if text is None:
+                        text = _constant_name(argument) or dotted(argument) or ""
+                        if text.split(".")[0] in self.facts.imports:
+                            text = self._qualify_dotted(text)
+                    fld.kwargs[keyword] = text
             else:
                 text = string_value(value)
                 if text is not None:
                     fld.kwargs["value"] = text
             cls.fields.append(fld)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+    def visit_FunctionDef(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> bool:
         cls = self.class_stack[-1] if self.class_stack and len(self.scopes) == 1 else None
         if len(self.scopes) > 1:
-            qualname = f"{self.scope.function.qualname}.<locals>.{node.name.value}"
+            qualname = f"{self.scope.function.qualname}.<locals>.{node.name}"
         else:
-            qualname = self._qualify(node.name.value)
-        start, _, end = self._span(node)
+            qualname = self._qualify(node.name)
         func = Function(
             qualname=qualname,
-            name=node.name.value,
+            name=node.name,
             cls=cls.qualname if cls else "",
-            line=start,
-            end_line=end,
-            is_async=node.asynchronous is not None,
+            line=node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
         )
-        for dec in node.decorators:
-            text = cst.Module(body=[]).code_for_node(dec.decorator).strip()
-            func.decorators.append([text, self.value(dec.decorator)])
+        for dec in node.decorator_list:
+            func.decorators.append([self.text(dec, 10_000), self.value(dec)])
             self.walk(dec)
-        params = list(node.params.posonly_params) + list(node.params.params) + list(node.params.kwonly_params)
+        arguments = node.args
+        params = list(arguments.posonlyargs) + list(arguments.args) + list(arguments.kwonlyargs)
         self.facts.functions.append(func)
         new_scope = _Scope(func)
         for index, param in enumerate(params):
-            name = param.name.value
-            annotation = ""
-            if param.annotation is not None:
-                annotation = self._annotation(param.annotation.annotation)
+            name = param.arg
+            annotation = self._annotation(param.annotation) if param.annotation is not None else ""
             func.params.append([name, annotation])
             if cls is not None and index == 0 and name in {"self", "cls"}:
                 new_scope.locals[name] = (f"{name}:{cls.qualname}", ())
             else:
                 new_scope.locals[name] = (f"p:{name}:{annotation}", ())
-        for param in params:
-            if param.default is not None:
-                self.walk(param.default)
+        for default in list(arguments.defaults) + [d for d in arguments.kw_defaults if d is not None]:
+            self.walk(default)
         self.scopes.append(new_scope)
-        self.walk(node.body)
+        self._block(node.body)
         self.scopes.pop()
         return False
 
-    def _annotation(self, node: cst.BaseExpression) -> str:
-        if isinstance(node, cst.Subscript):  # Optional[X], Annotated[X, ...]
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _annotation(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Subscript):  # Optional[X], Annotated[X, ...]
             base = dotted(node.value) or ""
-            if base.split(".")[-1] in {"Optional", "Annotated"} and node.slice:
-                first = node.slice[0].slice
-                if isinstance(first, cst.Index):
-                    return self._annotation(first.value)
+            if base.split(".")[-1] in {"Optional", "Annotated"}:
+                first = first_subscript(node)
+                if not isinstance(first, ast.Slice):
+                    return self._annotation(first)
             return ""
-        if isinstance(node, cst.BinaryOperation):  # X | None
+        if isinstance(node, ast.BinOp):  # X | None
             return self._annotation(node.left)
-        if isinstance(node, cst.SimpleString):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
             text = string_value(node) or ""
             return self._qualify_dotted(text) if text.isidentifier() or "." in text else ""
         text = dotted(node)
@@ -437,83 +442,82 @@ class FactExtractor:
         return f"{qualified}.{rest}" if rest else qualified
 
     # ---------------------------------------------------------------- statements
-    def visit_Global(self, node: cst.Global) -> bool:
-        self.scope.function.globals_declared.extend(n.name.value for n in node.names)
+    def visit_Global(self, node: ast.Global) -> bool:
+        self.scope.function.globals_declared.extend(node.names)
         return False
 
-    def visit_Assign(self, node: cst.Assign) -> bool:
-        self._assignment([t.target for t in node.targets], node.value)
+    def visit_Assign(self, node: ast.Assign) -> bool:
+        self._assignment(node.targets, node.value)
         return False
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> bool:
         if node.value is not None:
             self._assignment([node.target], node.value)
         return False
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+    def visit_AugAssign(self, node: ast.AugAssign) -> bool:
         names = target_names(node.target)
         self.scope.assigning.append(names)
         self.walk(node.value)
         self.scope.assigning.pop()
         roots = names or [(_container_text(node.target) or ".").split(".")[0]]
         for loop in self.scope.loop_stack:
-            loop.stores.extend([name, self._line(node)] for name in roots if name)
+            loop.stores.extend([name, node.lineno] for name in roots if name)
         held = None
-        if isinstance(node.target, cst.Name) and isinstance(node.operator, cst.AddAssign):
-            held = self.scope.strings.get(node.target.value)
+        if isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
+            held = self.scope.strings.get(node.target.id)
             if held is not None:
-                added = self.sql_builder.build(node.value, self._line(node.value))
+                added = self.sql_builder.build(node.value, node.value.lineno)
                 held = concat_sql(held, added) if added is not None else concat_sql(
-                    held, self.sql_builder.hole(node.value, self._line(node.value)))
-        for name in target_names(node.target):
+                    held, self.sql_builder.hole(node.value, node.value.lineno))
+        for name in names:
             self._bind(name, UNKNOWN)
             self.scope.strings.pop(name, None)
         if held is not None:
-            self.scope.strings[node.target.value] = held
+            self.scope.strings[node.target.id] = held
         return False
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> bool:
         self._visit_with_role(node.value, "assign", "")
-        if isinstance(node.target, cst.Name):
-            self._bind(node.target.value, self.value(node.value))
+        if isinstance(node.target, ast.Name):
+            self._bind(node.target.id, self.value(node.value))
         return False
 
-    def _assignment(self, targets: list, value: cst.BaseExpression) -> None:
+    def _assignment(self, targets: list, value: ast.AST) -> None:
         role, bound = "assign", ""
         names: list = []
         for target in targets:
             names.extend(target_names(target))
-            if isinstance(target, (cst.Attribute, cst.Subscript)):
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
                 role = "store"
-        if role == "assign" and len(targets) == 1 and isinstance(targets[0], cst.Name):
-            bound = targets[0].value
+        if role == "assign" and len(targets) == 1 and isinstance(targets[0], ast.Name):
+            bound = targets[0].id
             if bound in self.scope.function.globals_declared:
                 role = "store"
-        stored = [_container_text(t).split(".")[0] for t in targets if isinstance(t, (cst.Attribute, cst.Subscript))]
+        stored = [_container_text(t).split(".")[0] for t in targets if isinstance(t, (ast.Attribute, ast.Subscript))]
         self.scope.assigning.append(names + [name for name in stored if name])
         self._visit_with_role(value, role, bound)
         self.scope.assigning.pop()
         self._record_stores(targets, value)
         for target in targets:
-            if isinstance(target, cst.Subscript):
-                self.scope.function.key_ops.append(["store", callee_text(target.value), self._line(target)])
-            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
-                    and target.value.value in self.facts.imports and target.value.value not in self.scope.locals:
-                self.facts.attr_stores.append([f"{self.facts.imports[target.value.value]}.{target.attr.value}",
-                                               self._line(target), literal_tree(value, self._qualify_dotted)])
-            if isinstance(target, (cst.Attribute, cst.Subscript)):
-                if isinstance(target.value, cst.Name):
-                    self.scope.literal_sizes.pop(target.value.value, None)  # mutated: size unknown
+            if isinstance(target, ast.Subscript):
+                self.scope.function.key_ops.append(["store", callee_text(target.value), target.lineno])
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                    and target.value.id in self.facts.imports and target.value.id not in self.scope.locals:
+                self.facts.attr_stores.append([f"{self.facts.imports[target.value.id]}.{target.attr}",
+                                               target.lineno, self._tree(value)])
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
+                if isinstance(target.value, ast.Name):
+                    self.scope.literal_sizes.pop(target.value.id, None)  # mutated: size unknown
                 self.walk(target.value)  # ``row.site = x`` stores: only ``row`` is read
-                if isinstance(target, cst.Subscript):
-                    for element in target.slice:
-                        self.walk(element)
-                if isinstance(value, cst.Name):
-                    self.scope.function.escaped.append(value.value)
+                if isinstance(target, ast.Subscript):
+                    self.walk(target.slice)
+                if isinstance(value, ast.Name):
+                    self.scope.function.escaped.append(value.id)
         symbolic = self.value(value)
         self._track_string(targets, value)
-        if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], cst.Name):
-            name = targets[0].value
+        if self._in_module_scope() and len(targets) == 1 and isinstance(targets[0], ast.Name):
+            name = targets[0].id
             size = literal_size(value)
             if size:
                 self.facts.constants[name] = size
@@ -523,28 +527,28 @@ class FactExtractor:
                     self.facts.constants[name] = text
         size = literal_size(value)
         for target in targets:
-            if isinstance(target, cst.Name):
-                self._bind(target.value, symbolic)
+            if isinstance(target, ast.Name):
+                self._bind(target.id, symbolic)
                 if size and not self._in_module_scope():
-                    self.scope.literal_sizes[target.value] = size
+                    self.scope.literal_sizes[target.id] = size
                 else:
-                    self.scope.literal_sizes.pop(target.value, None)
-            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-                self._store_attr(target.value.value, target.attr.value, symbolic)
+                    self.scope.literal_sizes.pop(target.id, None)
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                self._store_attr(target.value.id, target.attr, symbolic)
             else:
                 for name in target_names(target):
                     self._bind(name, UNKNOWN)
 
-    def _record_stores(self, targets: list, value: cst.BaseExpression) -> None:
+    def _record_stores(self, targets: list, value: ast.AST) -> None:
         """Loop stores, ``container[key] = ...`` stores and plain mappings assigned to a name."""
-        line = self._line(value)
+        line = value.lineno
         function = self.scope.function
         for target in targets:
             roots = target_names(target) or [(_container_text(target) or ".").split(".")[0]]
             for loop in self.scope.loop_stack:
                 loop.stores.extend([name, line] for name in roots if name)
-            if isinstance(target, cst.Subscript):
-                key = target.slice[0].slice if len(target.slice) == 1 else None
+            if isinstance(target, ast.Subscript):
+                key = None if isinstance(target.slice, (ast.Tuple, ast.Slice)) else target.slice
                 function.item_stores.append([_container_text(target), line, self._key_kind(key)])
             kind = _mapping_kind(value)
             text = dotted(target)
@@ -553,78 +557,78 @@ class FactExtractor:
             if kind and text:
                 function.containers.append([text, line, kind])
 
-    def _key_kind(self, key: Optional[cst.BaseSlice]) -> str:
+    def _key_kind(self, key: Optional[ast.AST]) -> str:
         """const (a literal or module constant), type (a class: ``cls``, ``type(x)``, ``x.__name__``),
         name, or other."""
-        value = key.value if isinstance(key, cst.Index) else None
-        if isinstance(value, (cst.SimpleString, cst.Integer)):
-            return "const"
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "type":
+        if isinstance(key, ast.Constant):
+            if isinstance(key.value, (str, bytes)) or type(key.value) is int:
+                return "const"
+            return "name" if key.value is None or isinstance(key.value, bool) else "other"
+        if isinstance(key, ast.Call) and isinstance(key.func, ast.Name) and key.func.id == "type":
             return "type"
-        if isinstance(value, cst.Attribute) and value.attr.value.startswith("__"):
+        if isinstance(key, ast.Attribute) and key.attr.startswith("__"):
             return "type"
-        if isinstance(value, cst.Name):
-            if value.value in _CLASS_NAMES:
+        if isinstance(key, ast.Name):
+            if key.id in _CLASS_NAMES:
                 return "type"
-            return "const" if self._is_module_constant(value.value) and value.value.isupper() else "name"
+            return "const" if self._is_module_constant(key.id) and key.id.isupper() else "name"
         return "other"
 
-    def visit_Del(self, node: cst.Del) -> bool:
-        targets = [el.value for el in node.target.elements] if isinstance(node.target, cst.Tuple) else [node.target]
-        for target in targets:
-            if isinstance(target, cst.Subscript):
-                self.scope.function.item_deletes.append(_container_text(target))
+    def visit_Delete(self, node: ast.Delete) -> bool:
+        for target in node.targets:
+            for item in target.elts if isinstance(target, ast.Tuple) else [target]:
+                if isinstance(item, ast.Subscript):
+                    self.scope.function.item_deletes.append(_container_text(item))
         return True
 
-    def _record_number_comparison(self, node: cst.Comparison) -> None:
+    def _record_number_comparison(self, node: ast.Compare) -> None:
         """``r.ttl(key) <= 0``: remember the operator and number a call's result is compared with."""
-        left = node.left.expression if isinstance(node.left, cst.Await) else node.left
-        if isinstance(left, cst.Call) and len(node.comparisons) == 1:
-            target = node.comparisons[0]
-            number = literal_tree(target.comparator, self._qualify_dotted)
-            operator = _COMPARISON_TEXT.get(type(target.operator))
-            if operator and isinstance(number, int) and not isinstance(number, bool):
-                self.comparisons[id(left)] = f"{operator} {number}"
+        left = node.left.value if isinstance(node.left, ast.Await) else node.left
+        if isinstance(left, ast.Call) and len(node.ops) == 1 and isinstance(node.ops[0], _NUMBER_COMPARISONS):
+            number = self._tree(node.comparators[0])
+            if isinstance(number, int) and not isinstance(number, bool):
+                self.comparisons[id(left)] = f"{comparison_text(node.ops[0])} {number}"
 
-    def visit_Break(self, node: cst.Break) -> bool:
+    def visit_Break(self, node: ast.Break) -> bool:
         if self.scope.loop_stack:
             self.scope.loop_stack[-1].exits = True
         return False
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
+    def visit_Lambda(self, node: ast.Lambda) -> bool:
         self.scope.lambda_depth += 1
-        for child in self._children(node):
-            self.walk(child)
+        self._walk_children(node, ast.Lambda)
         self.scope.lambda_depth -= 1
         return False
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
-        self._block(node.body)
-        return False
-
-    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
-        self._block(node.body)
-        return False
-
-    def _block(self, statements: tuple) -> None:
-        """Visit a block's statements, numbering the block and each statement in it."""
+    def _block(self, statements: list) -> None:
+        """Visit a block's statements, numbering the block and each statement in it (simple
+        statements on one line, ``a = 1; b = 2``, are one statement)."""
         scope = self.scope
         blocks = scope.function.blocks
         number = len(blocks)
         blocks.append([scope.block[0], scope.block[1], scope.header] if scope.block else [-1, -1, scope.header])
         scope.header = ""
         outer = scope.block
-        for index, statement in enumerate(statements):
+        index, previous = -1, None
+        for statement in statements:
+            if not (previous is not None and isinstance(statement, _SIMPLE_STATEMENTS)
+                    and isinstance(previous, _SIMPLE_STATEMENTS) and statement.lineno == previous.end_lineno):
+                index += 1
+            previous = statement
             scope.block = (number, index)
             self.walk(statement)
         scope.block = outer
 
-    def _track_string(self, targets: list, value: cst.BaseExpression) -> None:
+    def _else_block(self, statements: list) -> None:
+        if statements:
+            self._block(statements)
+
+    def _track_string(self, targets: list, value: ast.AST) -> None:
         """Remember the text a name is bound to, for SQL built in several statements."""
-        names = [t.value for t in targets if isinstance(t, cst.Name)]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
         if not names:
             return
-        text = self.sql_builder.build(value, self._line(value))
+        text = self.sql_builder.build(value, value.lineno)
         for name in names:
             if text is None:
                 self.scope.strings.pop(name, None)
@@ -643,7 +647,7 @@ class FactExtractor:
                 if cls.qualname == cls_name:
                     cls.attrs.setdefault(attr, symbolic)
 
-    def visit_Return(self, node: cst.Return) -> bool:
+    def visit_Return(self, node: ast.Return) -> bool:
         for loop in self.scope.loop_stack:
             loop.exits = True
         if node.value is not None:
@@ -654,7 +658,7 @@ class FactExtractor:
             self.scope.function.escaped.extend(handed_out(node.value))
         return False
 
-    def visit_Raise(self, node: cst.Raise) -> bool:
+    def visit_Raise(self, node: ast.Raise) -> bool:
         self.scope.leaving.append(len(self.scope.loop_stack))
         if node.exc is not None:
             self.walk(node.exc)
@@ -663,97 +667,98 @@ class FactExtractor:
         self.scope.leaving.pop()
         return False
 
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        value = node.value.item if isinstance(node.value, cst.From) else node.value
-        if value is not None:
-            self._visit_with_role(value, "yield", "")
-            self.scope.function.returns.append(self.value(value))
-            self.scope.function.escaped.extend(handed_out(value))
+    def visit_Yield(self, node: Union[ast.Yield, ast.YieldFrom]) -> bool:
+        if node.value is not None:
+            self._visit_with_role(node.value, "yield", "")
+            self.scope.function.returns.append(self.value(node.value))
+            self.scope.function.escaped.extend(handed_out(node.value))
         return False
 
-    def visit_Try(self, node: cst.Try) -> bool:
-        self._try(node)
-        return False
+    visit_YieldFrom = visit_Yield
 
-    def visit_TryStar(self, node: cst.TryStar) -> bool:
-        self._try(node)
-        return False
-
-    def _try(self, node: Union[cst.Try, cst.TryStar]) -> None:
+    def visit_Try(self, node: ast.Try) -> bool:
         """Visit a try statement, marking calls in its ``finally`` block."""
-        self.walk(node.body)
+        self._block(node.body)
         for handler in node.handlers:
             self.walk(handler)
-        if node.orelse is not None:
-            self.walk(node.orelse)
-        if node.finalbody is not None:
+        self._else_block(node.orelse)
+        if node.finalbody:
             self.scope.finally_depth += 1
-            self.walk(node.finalbody)
+            self._block(node.finalbody)
             self.scope.finally_depth -= 1
-
-    def visit_If(self, node: cst.If) -> bool:
-        """Record ``if <test>`` as the header of the body block (its ``else`` gets none)."""
-        self.walk(node.test)
-        self.scope.header = f"if {cst.Module(body=[]).code_for_node(node.test).strip()}"[:200]
-        self.walk(node.body)
-        if node.orelse is not None:
-            self.walk(node.orelse)
         return False
 
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+    visit_TryStar = visit_Try
+
+    def visit_If(self, node: ast.If) -> bool:
+        """Record ``if <test>`` as the header of the body block (its ``else`` gets none)."""
+        self.walk(node.test)
+        self.scope.header = f"if {self.text(node.test, 10_000)}"[:200]
+        self._block(node.body)
+        orelse = node.orelse
+        if len(orelse) == 1 and isinstance(orelse[0], ast.If) and orelse[0].col_offset == node.col_offset \
+                and orelse[0].lineno > node.lineno:
+            self.walk(orelse[0])  # ``elif``: a test of its own, not a block
+        else:
+            self._else_block(orelse)
+        return False
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> bool:
         """Record ``except <types>`` as the header of the handler's block."""
         if node.type is not None:
             self.walk(node.type)
-        if node.name is not None:
-            self.walk(node.name)
-        types = cst.Module(body=[]).code_for_node(node.type).strip() if node.type is not None else ""
+        types = self.text(node.type, 10_000) if node.type is not None else ""
         self.scope.header = f"except {types}".strip()[:200]
-        self.walk(node.body)
+        self._block(node.body)
         return False
 
-    def visit_With(self, node: cst.With) -> bool:
+    def visit_match_case(self, node: ast.AST) -> bool:
+        self.walk(node.pattern)  # type: ignore[attr-defined]
+        if node.guard is not None:  # type: ignore[attr-defined]
+            self.walk(node.guard)  # type: ignore[attr-defined]
+        self._block(node.body)  # type: ignore[attr-defined]
+        return False
+
+    def visit_With(self, node: Union[ast.With, ast.AsyncWith]) -> bool:
+        is_async = isinstance(node, ast.AsyncWith)
         for item in node.items:
-            bound = ""
-            if item.asname is not None and isinstance(item.asname.name, cst.Name):
-                bound = item.asname.name.value
-            expr = item.item
-            if (
-                isinstance(expr, cst.Call)
-                and (dotted(expr.func) or "").split(".")[-1] == "closing"
-                and expr.args
-            ):
-                self._visit_with_role(expr.args[0].value, "closing", bound)
-                inner = self.value(expr.args[0].value)
-                symbolic = extend(inner, ("enter", "", ()))
+            target = item.optional_vars
+            bound = target.id if isinstance(target, ast.Name) else ""
+            expr = item.context_expr
+            arguments = call_arguments(expr) if isinstance(expr, ast.Call) else []
+            if arguments and (dotted(expr.func) or "").split(".")[-1] == "closing":
+                self._visit_with_role(arguments[0][2], "closing", bound)
+                symbolic = extend(self.value(arguments[0][2]), ("enter", "", ()))
             else:
-                if node.asynchronous is not None and isinstance(expr, cst.Call):
+                if is_async and isinstance(expr, ast.Call):
                     self.awaited.add(id(expr))  # ``async with`` awaits the context's __aenter__
                 self._visit_with_role(expr, "with", bound)
                 symbolic = extend(self.value(expr), ("enter", "", ()))
             if bound:
                 self._bind(bound, symbolic)
-            elif item.asname is not None:
-                for name in target_names(item.asname.name):
+            elif target is not None:
+                for name in target_names(target):
                     self._bind(name, UNKNOWN)
-        items = ", ".join(cst.Module(body=[]).code_for_node(item.item).strip() for item in node.items)
-        self.scope.header = f"{'async with' if node.asynchronous is not None else 'with'} {items}"[:200]
-        self.walk(node.body)
+        items = ", ".join(self.text(item.context_expr, 10_000) for item in node.items)
+        self.scope.header = f"{'async with' if is_async else 'with'} {items}"[:200]
+        self._block(node.body)
         return False
 
+    visit_AsyncWith = visit_With
+
     # ---------------------------------------------------------------- loops
-    def _push_loop(self, kind: str, node: cst.CSTNode, iter_node: Optional[cst.BaseExpression],
-                   target: Optional[cst.BaseExpression], is_async: bool = False) -> Loop:
+    def _push_loop(self, kind: str, node: ast.AST, iter_node: Optional[ast.AST],
+                   target: Optional[ast.AST], is_async: bool = False) -> Loop:
         scope = self.scope
         parent = scope.loop_stack[-1].id if scope.loop_stack else None
-        iter_text = ""
-        if iter_node is not None:
-            iter_text = cst.Module(body=[]).code_for_node(iter_node).strip()[:120]
+        # a generator given as a call's only argument starts at the call's "(" in CPython's tree
+        line = node.elt.lineno if isinstance(node, ast.GeneratorExp) else node.lineno
         loop = Loop(
             id=len(scope.function.loops),
             kind=kind,
-            line=self._line(node),
+            line=line,
             parent=parent,
-            iter_text=iter_text,
+            iter_text=self.text(iter_node, 120) if iter_node is not None else "",
             iter_val=self.value(iter_node) if iter_node is not None else None,
             literal_size=literal_size(iter_node) if iter_node is not None else None,
             is_async=is_async,
@@ -768,226 +773,220 @@ class FactExtractor:
             for name in names:
                 self._bind(name, extend(loop.iter_val, ("iter", "", ())) if len(names) == 1 else UNKNOWN)
             if len(names) > 1 and iter_node is not None:
-                self._bind_unpacked(names, target, iter_node)
+                self._bind_unpacked(target, iter_node)
         return loop
 
-    def _bind_unpacked(self, names: list, target: cst.BaseExpression, iter_node: cst.BaseExpression) -> None:
+    def _bind_unpacked(self, target: ast.AST, iter_node: ast.AST) -> None:
         """``for i, x in enumerate(qs)`` binds ``x`` to an item of ``qs``."""
         if (
-            isinstance(iter_node, cst.Call)
-            and isinstance(iter_node.func, cst.Name)
-            and iter_node.func.value == "enumerate"
-            and iter_node.args
-            and isinstance(target, cst.Tuple)
-            and len(target.elements) == 2
-            and isinstance(target.elements[1].value, cst.Name)
+            isinstance(iter_node, ast.Call)
+            and isinstance(iter_node.func, ast.Name)
+            and iter_node.func.id == "enumerate"
+            and (iter_node.args or iter_node.keywords)
+            and isinstance(target, ast.Tuple)
+            and len(target.elts) == 2
+            and isinstance(target.elts[1], ast.Name)
         ):
-            item = extend(self.value(iter_node.args[0].value), ("iter", "", ()))
-            self.scope.locals[target.elements[1].value.value] = item
+            item = extend(self.value(call_arguments(iter_node)[0][2]), ("iter", "", ()))
+            self.scope.locals[target.elts[1].id] = item
 
-    def _named_literal_size(self, node: cst.BaseExpression) -> Optional[int]:
+    def _named_literal_size(self, node: ast.AST) -> Optional[int]:
         """Size of the literal a local or module constant holds (``for e in EMAILS``, ``x.items()``)."""
         if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in {"items", "keys", "values"}
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"items", "keys", "values"}
         ):
             node = node.func.value
-        if not isinstance(node, cst.Name):
+        if not isinstance(node, ast.Name):
             return None
-        if node.value in self.scope.literal_sizes:
-            return self.scope.literal_sizes[node.value]
-        const = self.facts.constants.get(node.value)
-        if isinstance(const, int) and node.value not in self.scope.locals:
+        if node.id in self.scope.literal_sizes:
+            return self.scope.literal_sizes[node.id]
+        const = self.facts.constants.get(node.id)
+        if isinstance(const, int) and node.id not in self.scope.locals:
             return const
         return None
 
-    def visit_For(self, node: cst.For) -> bool:
-        if node.asynchronous is not None and isinstance(node.iter, cst.Call):
+    def visit_For(self, node: Union[ast.For, ast.AsyncFor]) -> bool:
+        is_async = isinstance(node, ast.AsyncFor)
+        if is_async and isinstance(node.iter, ast.Call):
             self.awaited.add(id(node.iter))  # ``async for`` awaits each step of the iterable
         self._visit_with_role(node.iter, "iter", "")
-        self._push_loop("for", node, node.iter, node.target, node.asynchronous is not None)
-        self.walk(node.body)
+        self._push_loop("for", node, node.iter, node.target, is_async)
+        self._block(node.body)
         self.scope.loop_stack.pop()
-        if node.orelse is not None:
-            self.walk(node.orelse)
+        self._else_block(node.orelse)
         return False
 
-    def visit_While(self, node: cst.While) -> bool:
+    visit_AsyncFor = visit_For
+
+    def visit_While(self, node: ast.While) -> bool:
         self._push_loop("while", node, None, None)
         self.walk(node.test)
-        self.walk(node.body)
+        self._block(node.body)
         self.scope.loop_stack.pop()
-        if node.orelse is not None:
-            self.walk(node.orelse)
+        self._else_block(node.orelse)
         return False
 
-    def _comprehension(self, node: cst.CSTNode, elements: list) -> bool:
-        comp: cst.CompFor = node.for_in  # type: ignore[attr-defined]
-        if comp.asynchronous is not None and isinstance(comp.iter, cst.Call):
-            self.awaited.add(id(comp.iter))
-        self._visit_with_role(comp.iter, "iter", "")
-        pushed = 0
+    def _comprehension(self, node: ast.AST, elements: list) -> bool:
+        generators = node.generators  # type: ignore[attr-defined]
+        first = generators[0]
+        if first.is_async and isinstance(first.iter, ast.Call):
+            self.awaited.add(id(first.iter))
+        self._visit_with_role(first.iter, "iter", "")
         saved = dict(self.scope.locals)
-        while comp is not None:
-            if pushed:
+        for number, comp in enumerate(generators):
+            if number:
                 self.walk(comp.iter)
-            self._push_loop("comprehension", node, comp.iter, comp.target, comp.asynchronous is not None)
-            pushed += 1
+            self._push_loop("comprehension", node, comp.iter, comp.target, bool(comp.is_async))
             for cond in comp.ifs:
                 self.walk(cond)
-            comp = comp.inner_for_in
         for element in elements:
             self._visit_with_role(element, "arg", "")
         self.comprehension_values[id(node)] = self.value(elements[-1])
-        for _ in range(pushed):
+        for _ in generators:
             self.scope.loop_stack.pop()
         self.scope.locals = {**saved, **{k: v for k, v in self.scope.locals.items() if k in saved}}
         return False
 
-    def visit_ListComp(self, node: cst.ListComp) -> bool:
-        return self._comprehension(node, [node.elt])
+    def visit_ListComp(self, node: ast.AST) -> bool:
+        return self._comprehension(node, [node.elt])  # type: ignore[attr-defined]
 
-    def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return self._comprehension(node, [node.elt])
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
 
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return self._comprehension(node, [node.elt])
-
-    def visit_DictComp(self, node: cst.DictComp) -> bool:
+    def visit_DictComp(self, node: ast.DictComp) -> bool:
         return self._comprehension(node, [node.key, node.value])
 
+    def visit_Dict(self, node: ast.Dict) -> bool:
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                self.walk(key)
+            self.walk(value)
+        return False
+
     # ---------------------------------------------------------------- calls
-    def _visit_with_role(self, node: cst.BaseExpression, role: str, bound: str) -> None:
-        inner = node.expression if isinstance(node, cst.Await) else node
-        if isinstance(inner, cst.Call):
+    def _visit_with_role(self, node: ast.AST, role: str, bound: str) -> None:
+        inner = node.value if isinstance(node, ast.Await) else node
+        if isinstance(inner, ast.Call):
             self.role_stack.append((inner, role, bound))
         self.walk(node)
 
-    def visit_Comparison(self, node: cst.Comparison) -> bool:
+    def visit_Compare(self, node: ast.Compare) -> bool:
         self._record_number_comparison(node)
-        for target in node.comparisons:
-            if isinstance(target.operator, (cst.In, cst.NotIn)):
-                self.scope.function.key_ops.append(["in", callee_text(target.comparator), self._line(node)])
+        for op, comparator in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                self.scope.function.key_ops.append(["in", callee_text(comparator), node.lineno])
         return True
 
-    def visit_Await(self, node: cst.Await) -> bool:
-        if isinstance(node.expression, cst.Call):
-            self.awaited.add(id(node.expression))
+    def visit_Await(self, node: ast.Await) -> bool:
+        if isinstance(node.value, ast.Call):
+            self.awaited.add(id(node.value))
         return True
 
-    def visit_Call(self, node: cst.Call) -> bool:
+    def visit_Call(self, node: ast.Call) -> bool:
         role, bound = "expr", ""
         if self.role_stack and self.role_stack[-1][0] is node:
             _, role, bound = self.role_stack.pop()
         scope = self.scope
-        line, col, end_line = self._span(node)
-        text = callee_text(node.func)
+        line = node.lineno
+        arguments = call_arguments(node)
         loop = scope.loop_stack[-1].id if scope.loop_stack else None
         call = Call(
             line=line,
-            col=col,
-            end_line=end_line,
-            text=text,
+            col=self._column(line, node.col_offset),
+            end_line=node.end_lineno or line,
+            text=callee_text(node.func),
             func=self.value(node.func),
-            args=tuple(
-                self.value(arg.value)
-                for arg in node.args[:_MAX_ARG_VALS]
-                if arg.keyword is None and not arg.star
-            ),
+            args=tuple(self.value(value) for keyword, star, value in arguments[:_MAX_ARG_VALS]
+                       if keyword is None and not star),
             loop=loop,
             role=role,
             bound_to=bound,
             in_finally=scope.finally_depth > 0,
             awaited=id(node) in self.awaited,
             deferred=scope.lambda_depth > 0,
-            star_args=tuple(self.value(arg.value) for arg in node.args[:_MAX_ARG_VALS] if arg.star == "*"),
+            star_args=tuple(self.value(value) for _, star, value in arguments[:_MAX_ARG_VALS] if star == "*"),
             compared=self.comparisons.get(id(node), ""),
             assigned=list(scope.assigning[-1]) if scope.assigning else [],
             stmt=scope.block,
             # in a return/raise, and not in a comprehension inside it: runs once, then leaves
             leaves_loop=bool(scope.leaving) and scope.leaving[-1] == len(scope.loop_stack),
-            keywords=[arg.keyword.value for arg in node.args if arg.keyword is not None],
+            keywords=[keyword.arg for keyword in node.keywords if keyword.arg],
             excerpt=self._excerpt(line),
         )
-        self._record_arguments(node, call)
+        self._record_arguments(node, arguments, call)
         if loop is not None or scope.function.is_async:
             names = set()
-            if isinstance(node.func, cst.Attribute):
+            if isinstance(node.func, ast.Attribute):
                 names |= names_read(node.func.value)
-            for arg in node.args:
-                names |= names_read(arg.value)
+            for _, _, value in arguments:
+                names |= names_read(value)
             call.names = sorted(names)
-        call.arg_count = len(node.args)
-        call.sql_text = self._sql_argument(node)
+        call.arg_count = len(arguments)
+        call.sql_text = self._sql_argument(arguments)
         if call.sql_text is not None:
-            call.like_params = self._wildcard_parameters(node)
-        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+            call.like_params = self._wildcard_parameters(arguments)
+        positional = [value for keyword, star, value in arguments if keyword is None and not star]
         if positional:
-            first = positional[0].value
+            first = positional[0]
             call.first_arg = argument_kind(first)
             sql = string_value(first)
             if sql is not None:
                 call.sql = sql
-            elif isinstance(first, cst.Name):
-                call.sql_name = first.value
-                const = self.facts.constants.get(first.value)
+            elif isinstance(first, ast.Name):
+                call.sql_name = first.id
+                const = self.facts.constants.get(first.id)
                 if isinstance(const, str):
                     call.sql = const
-            elif isinstance(first, cst.Attribute):
+            elif isinstance(first, ast.Attribute):
                 call.sql_name = dotted(first) or ""
         if call.sql_text is not None and not call.sql:
             call.sql = call.sql_text.text
         if (
-            isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name)
-            and node.func.attr.value in _MUTATING_METHODS
+            isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.attr in _MUTATING_METHODS
         ):
-            scope.literal_sizes.pop(node.func.value.value, None)
-        self._record_close(node, scope)
+            scope.literal_sizes.pop(node.func.value.id, None)
+        self._record_close(node, arguments, scope)
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
         self._record_query_chain(node, line, call.bound_to if call.role == "assign" else "")
         outer_schema_call = self._record_schema_call(node, line)
         self.walk(node.func)
         handoff = self._is_handoff(node)
-        for arg in node.args:
+        for _, _, value in arguments:
             if handoff:
-                scope.function.escaped.extend(handed_out(arg.value))
-            self._visit_with_role(arg.value, "arg", "")
+                scope.function.escaped.extend(handed_out(value))
+            self._visit_with_role(value, "arg", "")
         if outer_schema_call:
             self.in_schema_call = False
-        self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
-        self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
-        self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant)
         return False
 
-    def _site(self, node: cst.Call) -> str:
-        """The call's identity in values: its file and byte span (chained calls share a start)."""
-        span = self.spans[node]
-        return f"{self.facts.path}:{span.start}:{span.length}"
+    def _site(self, node: ast.Call) -> str:
+        """The call's identity in values: its file and span (chained calls share a start)."""
+        return f"{self.facts.path}:{node.lineno}:{node.col_offset}:{node.end_lineno}:{node.end_col_offset}"
 
-    def _record_arguments(self, node: cst.Call, call: Call) -> None:
+    def _record_arguments(self, node: ast.Call, arguments: list, call: Call) -> None:
         """Keyword arguments and the first positional ones as literal trees; names read by prompts."""
         call.site = self._site(node)
         position = 0
-        for arg in node.args[:_MAX_KWARGS]:
-            if arg.keyword is not None:
-                name = arg.keyword.value
-                call.kwargs[name] = literal_tree(arg.value, self._qualify_dotted)
-                if name in _PROMPT_KEYWORDS:
-                    call.arg_names[name] = sorted(names_read(arg.value))
-            elif arg.star == "**":
-                call.kwargs["**"] = cst.Module(body=[]).code_for_node(arg.value).strip()[:120]
-            elif not arg.star and position < _MAX_ARG_VALS:
-                held = self._string_held(arg.value.value) if isinstance(arg.value, cst.Name) else None
+        for keyword, star, value in arguments[:_MAX_KWARGS]:
+            if keyword is not None:
+                call.kwargs[keyword] = self._tree(value)
+                if keyword in _PROMPT_KEYWORDS:
+                    call.arg_names[keyword] = sorted(names_read(value))
+            elif star == "**":
+                call.kwargs["**"] = self.text(value, 120)
+            elif not star and position < _MAX_ARG_VALS:
+                held = self._string_held(value.id) if isinstance(value, ast.Name) else None
                 text = held if isinstance(held, str) else getattr(held, "text", None)
-                call.arg_trees.append(text if text is not None else literal_tree(arg.value, self._qualify_dotted))
+                call.arg_trees.append(text if text is not None else self._tree(value))
                 if position == 0 and _takes_prompt_first(node.func):
-                    call.arg_names["0"] = sorted(names_read(arg.value))
+                    call.arg_names["0"] = sorted(names_read(value))
                 position += 1
 
-    def _record_query_chain(self, node: cst.Call, line: int, bound_to: str) -> None:
+    def _record_query_chain(self, node: ast.Call, line: int, bound_to: str) -> None:
         """``A.objects.filter(...).order_by(...)``: one QueryChain for the outermost call.
 
         ``qs = A.objects.filter(...)`` then ``qs.filter(...)``: the second chain continues the first
@@ -995,18 +994,18 @@ class FactExtractor:
         if id(node) in self.chained:
             return
         links = []
-        current: cst.BaseExpression = node
+        current: ast.AST = node
         while (
-            isinstance(current, cst.Call)
-            and isinstance(current.func, cst.Attribute)
-            and current.func.attr.value in _CHAIN_METHODS
+            isinstance(current, ast.Call)
+            and isinstance(current.func, ast.Attribute)
+            and current.func.attr in _CHAIN_METHODS
         ):
             links.append(current)
             current = current.func.value
         if not links:
             return
-        methods = {link.func.attr.value for link in links}  # type: ignore[union-attr]
-        base_name = dotted(current.func) if isinstance(current, cst.Call) else dotted(current)
+        methods = {link.func.attr for link in links}  # type: ignore[union-attr]
+        base_name = dotted(current.func) if isinstance(current, ast.Call) else dotted(current)
         base_last = (base_name or "").rsplit(".", 1)[-1]
         if not (methods & _QUERY_SIGNS or base_last in _QUERY_BASES or base_name in _QUERY_BASES):
             return
@@ -1014,18 +1013,20 @@ class FactExtractor:
             self.chained.add(id(link))
         steps = []
         for link in reversed(links):
-            args = [literal_tree(a.value, self._qualify_dotted) for a in link.args if a.keyword is None and not a.star]
-            kwargs = {a.keyword.value: literal_tree(a.value, self._qualify_dotted)
-                      for a in link.args if a.keyword is not None}
-            if any(a.star == "**" for a in link.args):
+            link_arguments = call_arguments(link)
+            args = [self._tree(value) for keyword, star, value in link_arguments
+                    if keyword is None and not star]
+            kwargs = {keyword: self._tree(value)
+                      for keyword, _, value in link_arguments if keyword is not None}
+            if any(star == "**" for _, star, _ in link_arguments):
                 kwargs["**"] = True  # filters passed as **kwargs: not all known
-            steps.append([link.func.attr.value, args, kwargs])  # type: ignore[union-attr]
+            steps.append([link.func.attr, args, kwargs])  # type: ignore[union-attr]
         limit, offset = self.slices.get(id(node), (None, False))
         loop = self.scope.loop_stack[-1].id if self.scope.loop_stack else None
         chain = QueryChain(
-            line=line, base=self.value(current), base_text=cst.Module(body=[]).code_for_node(current).strip()[:120],
+            line=line, base=self.value(current), base_text=self.text(current, 120),
             steps=steps, loop=loop, limit=limit, offset=offset, excerpt=self._excerpt(line))
-        earlier = self.scope.chains.get(current.value) if isinstance(current, cst.Name) else None
+        earlier = self.scope.chains.get(current.id) if isinstance(current, ast.Name) else None
         if earlier is not None:
             earlier.continued = True
             chain.base, chain.base_text = earlier.base, earlier.base_text
@@ -1034,20 +1035,20 @@ class FactExtractor:
         if bound_to:
             self.scope.chains[bound_to] = chain
 
-    def visit_Subscript(self, node: cst.Subscript) -> bool:
+    def visit_Subscript(self, node: ast.Subscript) -> bool:
         """``qs[:20]``, ``qs[0]``: the rows a chain keeps."""
-        if isinstance(node.value, cst.Call) and len(node.slice) == 1:
-            element = node.slice[0].slice
-            if isinstance(element, cst.Slice):
-                lower = _int_literal(element.lower) if element.lower is not None else 0
-                upper = _int_literal(element.upper) if element.upper is not None else None
+        element = node.slice
+        if isinstance(node.value, ast.Call) and not isinstance(element, ast.Tuple):
+            if isinstance(element, ast.Slice):
+                lower = int_value(element.lower) if element.lower is not None else 0
+                upper = int_value(element.upper) if element.upper is not None else None
                 limit = upper - lower if upper is not None and lower is not None else (None if element.upper is None else 0)
                 self.slices[id(node.value)] = (limit, element.lower is not None and lower != 0)
-            elif isinstance(element, cst.Index) and _int_literal(element.value) is not None:
-                self.slices[id(node.value)] = (1, _int_literal(element.value) != 0)
+            elif int_value(element) is not None:
+                self.slices[id(node.value)] = (1, int_value(element) != 0)
         return True
 
-    def _record_schema_call(self, node: cst.Call, line: int) -> bool:
+    def _record_schema_call(self, node: ast.Call, line: int) -> bool:
         """Keep a schema declaration as data; True when it is the outermost one."""
         if self.in_schema_call or (self.class_stack and len(self.scopes) == 1):
             return False  # nested, or in a class body (read from the class's fields)
@@ -1056,31 +1057,31 @@ class FactExtractor:
         if short not in _SCHEMA_CALLS and not (short == "execute" and name.startswith("op.")):
             return False
         self.facts.schema_calls.append({"line": line, "function": self.scope.function.qualname,
-                                        "tree": literal_tree(node, self._qualify_dotted)})
+                                        "tree": self._tree(node)})
         self.in_schema_call = True
         return True
 
-    def _sql_argument(self, node: cst.Call) -> Optional[SqlText]:
+    def _sql_argument(self, arguments: list) -> Optional[SqlText]:
         """The statement a call is given (first positional or ``sql=``-like keyword), if SQL."""
-        candidates = [arg.value for arg in node.args if arg.keyword is None and not arg.star][:1]
-        candidates += [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in _SQL_KEYWORDS]
+        candidates = [value for keyword, star, value in arguments if keyword is None and not star][:1]
+        candidates += [value for keyword, _, value in arguments if keyword in _SQL_KEYWORDS]
         for candidate in candidates:
-            text = self.sql_builder.build(candidate, self._line(candidate))
+            text = self.sql_builder.build(candidate, candidate.lineno)
             if text is not None and looks_like_sql(text.text):
                 return text
         return None
 
-    def _wildcard_parameters(self, node: cst.Call) -> dict:
+    def _wildcard_parameters(self, arguments: list) -> dict:
         """Parameters that start with a LIKE wildcard: ``("%" + q + "%",)``, ``{"q": f"%{q}%"}``."""
-        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        positional = [value for keyword, star, value in arguments if keyword is None and not star]
         params = positional[1] if len(positional) > 1 else next(
-            (arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in {"params", "parameters", "args"}),
-            None)
+            (value for keyword, _, value in arguments if keyword in {"params", "parameters", "args"}), None)
         items: list = []
-        if isinstance(params, (cst.Tuple, cst.List)):
-            items = [(str(i), el.value) for i, el in enumerate(params.elements)]
-        elif isinstance(params, cst.Dict):
-            items = [(string_value(el.key) or "", el.value) for el in params.elements if isinstance(el, cst.DictElement)]
+        if isinstance(params, (ast.Tuple, ast.List)):
+            items = [(str(i), el.value if isinstance(el, ast.Starred) else el) for i, el in enumerate(params.elts)]
+        elif isinstance(params, ast.Dict):
+            items = [(string_value(key) or "", value) for key, value in zip(params.keys, params.values)
+                     if key is not None]
         found = {}
         for key, value in items:
             text = self.sql_builder.build(value, 0)
@@ -1088,34 +1089,34 @@ class FactExtractor:
                 found[key] = text.text
         return found
 
-    def _is_handoff(self, node: cst.Call) -> bool:
+    def _is_handoff(self, node: ast.Call) -> bool:
         """Passing a name to a constructor or a container hands its ownership on."""
         name = (dotted(node.func) or "").split(".")[-1]
         return name[:1].isupper() or name in _HANDOFF_METHODS
 
-    def _record_close(self, node: cst.Call, scope: _Scope) -> None:
-        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in _CLOSE_METHODS:
+    def _record_close(self, node: ast.Call, arguments: list, scope: _Scope) -> None:
+        if not isinstance(node.func, ast.Attribute) or node.func.attr not in _CLOSE_METHODS:
             return
         owner = node.func.value
-        if isinstance(owner, cst.Name) and node.func.attr.value == "close":
-            scope.function.closed.append([owner.value, scope.finally_depth > 0])
-        for arg in node.args[:1]:
-            if isinstance(arg.value, cst.Name):
-                scope.function.closed.append([arg.value.value, scope.finally_depth > 0])
+        if isinstance(owner, ast.Name) and node.func.attr == "close":
+            scope.function.closed.append([owner.id, scope.finally_depth > 0])
+        for _, _, value in arguments[:1]:
+            if isinstance(value, ast.Name):
+                scope.function.closed.append([value.id, scope.finally_depth > 0])
 
-    def _record_access_call(self, node: cst.Call, scope: _Scope) -> None:
+    def _record_access_call(self, node: ast.Call, scope: _Scope) -> None:
         """``order.items.all()`` inside ``for order in ...``: a relation manager call."""
         func = node.func
         if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Attribute)
-            and isinstance(func.value.value, cst.Name)
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name)
         ):
-            loop = self._loop_of_target(func.value.value.value)
+            loop = self._loop_of_target(func.value.value.id)
             if loop is not None:
                 scope.function.accesses.append(
-                    Access(loop.id, func.value.value.value, func.value.attr.value, func.attr.value,
-                           self._line(node), self._excerpt(self._line(node)))
+                    Access(loop.id, func.value.value.id, func.value.attr, func.attr,
+                           node.lineno, self._excerpt(node.lineno))
                 )
 
     def _loop_of_target(self, name: str) -> Optional[Loop]:
@@ -1124,91 +1125,133 @@ class FactExtractor:
                 return loop
         return None
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if isinstance(node.value, cst.Name):
-            loop = self._loop_of_target(node.value.value)
+    def visit_Attribute(self, node: ast.Attribute) -> bool:
+        if isinstance(node.value, ast.Name) and self.scope.loop_stack:
+            loop = self._loop_of_target(node.value.id)
             if loop is not None:
                 self.scope.function.accesses.append(
-                    Access(loop.id, node.value.value, node.attr.value, "", self._line(node),
-                           self._excerpt(self._line(node)))
+                    Access(loop.id, node.value.id, node.attr, "", node.lineno, self._excerpt(node.lineno))
                 )
         return True
 
     # URL confs: path("x/", views.handler), re_path(...), url(...), View.as_view()
-    def leave_Call(self, node: cst.Call) -> None:
+    def leave_Call(self, node: ast.Call) -> None:
         name = dotted(node.func) or ""
-        if name.split(".")[-1] in {"path", "re_path", "url"} and len(node.args) >= 2:
-            view = node.args[1].value
-            if isinstance(view, cst.Call) and isinstance(view.func, cst.Attribute):
-                if view.func.attr.value == "as_view":
-                    view = view.func.value
-            if isinstance(view, (cst.Name, cst.Attribute)):
+        short = name.rsplit(".", 1)[-1]
+        if short in {"path", "re_path", "url"} and len(node.args) + len(node.keywords) >= 2:
+            view = call_arguments(node)[1][2]
+            if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr == "as_view":
+                view = view.func.value
+            if isinstance(view, (ast.Name, ast.Attribute)):
                 self.facts.routes.append(self.value(view))
-        if name.split(".")[-1] == "add_url_rule":
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == "view_func":
-                    self.facts.routes.append(self.value(arg.value))
+        if short == "add_url_rule":
+            for keyword in node.keywords:
+                if keyword.arg == "view_func":
+                    self.facts.routes.append(self.value(keyword.value))
 
 
-def _container_text(node: cst.BaseExpression) -> str:
+def _constant_name(node: ast.AST) -> str:
+    """``True``, ``False`` or ``None`` for those constants, else ''."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
+        return repr(node.value)
+    return ""
+
+
+def _subscript_kind(element: ast.AST) -> str:
+    """"slice" for ``x[1:]`` and ``x[1:, :2]``, else "index"."""
+    if isinstance(element, ast.Slice):
+        return "slice"
+    if isinstance(element, ast.Tuple) and element.elts and all(isinstance(e, ast.Slice) for e in element.elts):
+        return "slice"
+    return "index"
+
+
+def _container_text(node: ast.AST) -> str:
     """``self._cache`` for ``self._cache[a][b]`` or ``self._cache.setdefault(a, {})[b]``."""
     current = node
     while True:
-        if isinstance(current, cst.Subscript):
+        if isinstance(current, ast.Subscript):
             current = current.value
-        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
             current = current.func.value
         else:
             return dotted(current) or ""
 
 
-def _mapping_kind(value: cst.BaseExpression) -> str:
+def _mapping_kind(value: ast.AST) -> str:
     """"empty" for ``{}``/``dict()``/``defaultdict(list)``/``OrderedDict()``, "filled" for a dict literal."""
-    if isinstance(value, cst.Dict):
-        return "filled" if value.elements else "empty"
-    if isinstance(value, cst.Call) and (dotted(value.func) or "").rsplit(".", 1)[-1] in _PLAIN_MAPPINGS:
-        positional = [arg for arg in value.args if arg.keyword is None]
+    if isinstance(value, ast.Dict):
+        return "filled" if value.keys else "empty"
+    if isinstance(value, ast.Call) and (dotted(value.func) or "").rsplit(".", 1)[-1] in _PLAIN_MAPPINGS:
+        positional = [arg for arg in value.args]
         factory_only = (dotted(value.func) or "").endswith("defaultdict") and len(positional) <= 1
-        return "empty" if not value.args or factory_only else "filled"
+        return "empty" if not (value.args or value.keywords) or factory_only else "filled"
     return ""
 
 
-def _takes_prompt_first(func: cst.BaseExpression) -> bool:
+def _takes_prompt_first(func: ast.AST) -> bool:
     """``llm.invoke(prompt)``, ``chain.run(...)``, ``llm(prompt)``: the first argument is the prompt."""
-    if isinstance(func, cst.Attribute):
-        return func.attr.value in _PROMPT_FIRST or bool(_PROMPT_FIRST_NAME.search(func.attr.value))
-    return isinstance(func, cst.Name) and bool(_PROMPT_FIRST_NAME.search(func.value))
+    if isinstance(func, ast.Attribute):
+        return func.attr in _PROMPT_FIRST or bool(_PROMPT_FIRST_NAME.search(func.attr))
+    return isinstance(func, ast.Name) and bool(_PROMPT_FIRST_NAME.search(func.id))
 
 
-def _int_literal(node: Optional[cst.BaseExpression]) -> Optional[int]:
-    if isinstance(node, cst.Integer):
-        try:
-            return int(node.value.replace("_", ""), 0)
-        except ValueError:
-            return None
-    return None
-
-
-def extract_facts(path: str, source: Union[str, bytes]) -> ModuleFacts:
-    """Parse ``source`` and return its facts; a parse failure is recorded in ``error``."""
-    module_name = module_name_for(path)
-    try:
-        tree = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
-        facts = ModuleFacts(path=path, module=module_name, lines=text.count("\n") + 1)
-        detail = str(exc.message).splitlines()[0]
-        detail = re.sub(r"^parser error: error at \d+:\d+: ", "", detail)
-        facts.error = f"syntax error at line {exc.raw_line}: {detail} (not analysed)"
-        return facts
-    # Byte spans count in the module's encoding, after any byte-order mark.
-    encoding = "utf-8" if tree.encoding == "utf-8-sig" else tree.encoding
+def decode_source(source: Union[str, bytes]) -> str:
+    """The text of a module given as bytes (its coding declaration or UTF-8; a BOM is dropped)."""
     if isinstance(source, str):
-        code = source.encode(encoding, "surrogatepass")
-    else:
-        code = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
-    spans = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ByteSpanPositionProvider)
-    extractor = FactExtractor(path, module_name, code, encoding, spans)
+        return source
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    if encoding == "utf-8-sig":
+        encoding, source = "utf-8", source[3:] if source.startswith(b"\xef\xbb\xbf") else source
+    try:
+        return source.decode(encoding, "replace")
+    except LookupError:
+        return source.decode("utf-8", "replace")
+
+
+def parse(source: Union[str, bytes], path: str = "<module>") -> ast.Module:
+    """CPython's syntax tree of a module (SyntaxError when it has none)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences etc. are not ours to report
+        return compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+
+
+def extract_facts(path: str, source: Union[str, bytes], tree: Optional[ast.Module] = None) -> ModuleFacts:
+    """Parse ``source`` (unless its ``tree`` is given) and return its facts; code that is not
+    Python of any version from 3.8 on is recorded in ``error``."""
+    module_name = module_name_for(path)
+    text = decode_source(source)
+    if tree is None:
+        try:
+            tree = parse(source, path)
+        except SyntaxError as exc:
+            tree = _lowered(source)
+            if tree is None:
+                facts = ModuleFacts(path=path, module=module_name, lines=text.count("\n") + 1)
+                facts.error = f"syntax error at line {exc.lineno or 1}: {exc.msg} (not analysed)"
+                return facts
+        except (ValueError, TypeError) as exc:
+            facts = ModuleFacts(path=path, module=module_name, lines=text.count("\n") + 1)
+            facts.error = f"could not be parsed: {str(exc)[:200]}"
+            return facts
+    extractor = FactExtractor(path, module_name, text)
     extractor.walk(tree)
-    extractor.facts.retry_loops, extractor.facts.prompts = collect_shapes(tree, code, extractor._line)
+    extractor.facts.retry_loops, extractor.facts.prompts = collect_shapes(
+        tree, text.encode("utf-8", "surrogatepass"), _line_of)
     return extractor.facts
+
+
+def _line_of(node: ast.AST) -> int:
+    return node.lineno
+
+
+def _lowered(source: Union[str, bytes]) -> Optional[ast.Module]:
+    """The tree of code in syntax newer than this interpreter's (see :mod:`auditor.syntax_lowering`)."""
+    from auditor.syntax_lowering import lower
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # libcst evaluates literals: "\d" would warn (3.12+)
+        return lower(source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source)

@@ -98,7 +98,7 @@ class Call:
     leaves_loop: bool = False  # part of a return/raise: runs at most once per loop
     keywords: list = field(default_factory=list)  # keyword argument names
     excerpt: str = ""
-    kwargs: dict = field(default_factory=dict)  # keyword -> literal tree (cst_nodes.literal_tree);
+    kwargs: dict = field(default_factory=dict)  # keyword -> literal tree (ast_nodes.literal_tree);
     # "**" -> source text of a ``**splat`` (its keys are unknown)
     arg_trees: list = field(default_factory=list)  # literal trees of the first positional arguments
     # (a local name holding a string becomes that string)
@@ -177,7 +177,7 @@ class ClassField:
     annotation: str = ""  # the class named by ``Mapped[...]``-style annotations
     annotation_many: bool = False  # the annotation is a collection (``Mapped[list["X"]]``)
     annotation_text: str = ""  # the annotation as written (``Mapped[Optional[str]]``)
-    value: object = None  # the assigned value as a literal tree (cst_nodes.literal_tree); None if absent
+    value: object = None  # the assigned value as a literal tree (ast_nodes.literal_tree); None if absent
 
 
 @dataclass

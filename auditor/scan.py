@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import gc
 import io
 import os
 import re
 import tokenize
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from auditor.catalog import load_catalog
 from auditor.checks import run_checks
 from auditor.config import Config
 from auditor.discovery import discover
-from auditor.extract import extract_facts
+from auditor.extract import extract_facts, parse
 from auditor.fact_cache import FactCache, load_all
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
@@ -33,10 +31,10 @@ from auditor.sql.analysis import analyse_sql
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TEST_DIRECTORIES = {"tests", "test", "testing"}
 
-# libcst's native parser recurses on nesting until the process runs out of stack and dies (at
-# about 1,500 nested brackets or 4,000 chained lambdas), so deeper files are never handed to it.
+# libcst's native parser (used only to lower syntax newer than this interpreter's) recurses on
+# nesting until the process runs out of stack and dies (at about 1,500 nested brackets), so
+# deeper files are never handed to it.
 MAX_BRACKET_DEPTH = 200  # CPython's own limit
-MAX_TREE_DEPTH = 2000
 # CPython's parser refuses these cleanly.
 _TOO_DEEP = ("too many nested parentheses", "too many levels of indentation", "too complex",
              "too many statically nested blocks")
@@ -76,14 +74,7 @@ def _read_and_extract(root: str, rel: str) -> ModuleFacts:
     limit = file_time_limit()
     try:
         with limited_time(limit):
-            too_deep, syntax_error = _preflight(rel, data)
-            if too_deep:
-                return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
-            with warnings.catch_warnings():
-                # libcst evaluates string literals with ast.literal_eval: "\d" in a scanned file would
-                # print an "invalid escape sequence" SyntaxWarning (Python 3.12+) for the user to wonder at.
-                warnings.simplefilter("ignore")
-                facts = extract_facts(rel, data)
+            return _parse_and_extract(rel, data, lines)
     except FileTimeLimit:
         return ModuleFacts(path=rel, module="", lines=lines, error=time_limit_note(limit))
     except RecursionError:
@@ -91,50 +82,27 @@ def _read_and_extract(root: str, rel: str) -> ModuleFacts:
     except Exception as exc:  # noqa: BLE001 - one odd file must not lose the scan
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return ModuleFacts(path=rel, module="", lines=lines, error=f"could not be parsed: {message[:200]}")
-    if facts.error and syntax_error is not None and syntax_error.lineno:
-        # CPython's diagnostic is the more precise one (right line, "Missing parentheses in call to 'print'").
-        facts.error = f"syntax error at line {syntax_error.lineno}: {syntax_error.msg} (not analysed)"
-    return facts
 
 
-def _preflight(rel: str, data: bytes) -> tuple:
-    """``(too deep for libcst, CPython's SyntaxError or None)``.
-
-    libcst's native parser recurses without a limit and takes the whole process down on deeply
-    nested code, so a file goes to it only when CPython's parser, which fails cleanly, says it is
-    not too deep. CPython refuses more than 200 nested brackets; chains such as ``1+1+...+1`` or
-    ``lambda: lambda: ...`` are bounded here by the depth of the syntax tree.
-    """
+def _parse_and_extract(rel: str, data: bytes, lines: int) -> ModuleFacts:
+    """Facts of a file CPython parses; otherwise of its lowered syntax (newer than this
+    interpreter's), with CPython's diagnostic when that fails too."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences etc. are not ours to report
-            tree = compile(data, rel, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = parse(data, rel)
     except (RecursionError, MemoryError):
-        return True, None
+        return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
     except SyntaxError as exc:
-        if any(text in str(exc.msg) for text in _TOO_DEEP):
-            return True, None
-        # Maybe newer syntax than this interpreter knows: libcst may still parse it.
-        return _bracket_depth(data) > MAX_BRACKET_DEPTH, exc
+        if any(text in str(exc.msg) for text in _TOO_DEEP) or _bracket_depth(data) > MAX_BRACKET_DEPTH:
+            # libcst, which lowers newer syntax, would recurse until the process dies
+            return ModuleFacts(path=rel, module="", lines=lines, error="skipped: nesting too deep to analyse")
+        facts = extract_facts(rel, data)
+        if facts.error and exc.lineno:
+            # CPython's diagnostic is the more precise one (right line, "Missing parentheses in call to 'print'").
+            facts.error = f"syntax error at line {exc.lineno}: {exc.msg} (not analysed)"
+        return facts
     except (ValueError, TypeError, OverflowError, LookupError) as exc:
-        return False, SyntaxError(str(exc))
-    return _tree_depth(tree) > MAX_TREE_DEPTH, None
-
-
-def _tree_depth(tree: ast.AST) -> int:
-    """The depth of a syntax tree (iteratively: the tree may be deeper than the recursion limit)."""
-    deepest = 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_TREE_DEPTH:
-                break
-        # libcst nests ``a and b and c`` (one BoolOp here) one operation per operand
-        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
-        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
-    return deepest
+        return ModuleFacts(path=rel, module="", lines=lines, error=f"syntax error at line 1: {exc} (not analysed)")
+    return extract_facts(rel, data, tree)
 
 
 def _bracket_depth(data: bytes) -> int:
@@ -241,13 +209,14 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     """Scan the tree under ``root``; with ``cache_dir``, reuse the facts of files seen before."""
     root = root.resolve()
     found = discover(root, tuple(config.exclude))
+    files = found.files if config.include_tests else [rel for rel in found.files if not is_test_code(rel)]
     jobs = jobs or os.cpu_count() or 1
-    progress = progress_factory(len(found.files)) if progress_factory else None
+    progress = progress_factory(len(files)) if progress_factory else None
     cache, cache_info = _open_cache(cache_dir)
     if cache is None:
-        all_facts = extract_all(root, found.files, jobs, progress)
+        all_facts = extract_all(root, files, jobs, progress)
     else:
-        all_facts = extract_cached(root, found.files, jobs, cache, progress)
+        all_facts = extract_cached(root, files, jobs, cache, progress)
         cache_info.update(reused=cache.hits, parsed=cache.misses)
     # The facts live until the scan ends: moved out of the collector's reach, they are not walked
     # again by every collection the linker and the checks trigger (which took half a warm re-scan).
@@ -281,6 +250,7 @@ def _analyse(root: Path, config: Config, found, all_facts: list, cache_info: dic
     metrics = _metrics(all_facts, found.sql_files, program)
     metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
+    metrics["test_files_skipped"] = len(found.files) - len(all_facts)
     metrics.update(policy_metrics)
     return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql,
                       cache=cache_info)
@@ -308,6 +278,11 @@ def is_migration_path(path: str) -> bool:
     directories = parts[:-1]
     return (directories[-1:] == ["migrations"] and parts[-1][:1].isdigit()) or (
         "versions" in directories and any(d in {"alembic", "migrations", "migration"} for d in directories))
+
+
+def is_test_code(path: str) -> bool:
+    """Test code proper (not a migration): not scanned unless tests are included."""
+    return is_test_path(path) and not is_migration_path(path)
 
 
 def is_test_path(path: str) -> bool:

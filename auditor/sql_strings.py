@@ -4,16 +4,18 @@ Each interpolated value becomes a *hole*: the marker ``__audit_hole_N__`` in the
 SQL identifier, so the statement still parses) and an entry in :attr:`SqlText.holes` saying
 what was interpolated. Fragments that are themselves known text (a module constant, a local
 SQL fragment) are inlined instead.
+
+Nodes are :mod:`ast` expressions. The text of a literal is the string Python makes of it
+(escapes processed, f-string text included), which is what reaches the database.
 """
 
 from __future__ import annotations
 
+import ast
 import re
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
-import libcst as cst
-
-from auditor.cst_nodes import dotted, string_value
+from auditor.ast_nodes import call_arguments, dotted, source, string_value
 from auditor.facts import SqlText
 
 HOLE = "__audit_hole_{}__"
@@ -35,8 +37,10 @@ _FORMAT_FIELD = re.compile(r"\{\{|\}\}|\{([^{}!:]*)(?:![rsa])?(?::[^{}]*)?\}")
 _QUOTING_CALLS = {"Identifier", "Literal", "quote_ident", "quote_literal", "quote", "escape", "escape_string",
                   "literal", "adapt", "mogrify", "quote_name", "quote_identifier"}
 _NUMERIC_CALLS = {"int", "float", "len", "abs", "round", "Decimal"}
+_NAMED_CONSTANTS = {True: "True", False: "False", None: "None"}
 _PLACEHOLDER = re.compile(r"^\s*(?:%s|\?|%\(\w+\)s|:\w+|\$\d+)\s*,?\s*$")
 MAX_SQL_CHARS = 100_000
+_ONE_HOLE = HOLE.format(1)
 
 
 def show_holes(text: str, holes: Optional[list] = None) -> str:
@@ -58,17 +62,21 @@ def looks_like_sql(text: str) -> bool:
 
 
 class SqlBuilder:
-    """Builds :class:`SqlText` for expressions of one scope.
+    """Builds :class:`SqlText` for :mod:`ast` expressions of one scope.
 
     ``fragment(name)`` returns the SqlText or string a local or module name holds, or None;
-    ``is_constant(name)`` says whether a name is a module-level constant.
+    ``is_constant(name)`` says whether a name is a module-level constant. ``lines``, the module's
+    source split at ``"\\n"``, lets a hole show the expression as written (with its own
+    parentheses); without it a hole shows ``ast.unparse`` text.
     """
 
-    def __init__(self, fragment: Callable[[str], Optional[object]], is_constant: Callable[[str], bool]) -> None:
+    def __init__(self, fragment: Callable[[str], Optional[object]], is_constant: Callable[[str], bool],
+                 lines: Optional[Sequence[str]] = None) -> None:
         self.fragment = fragment
         self.is_constant = is_constant
+        self.lines = lines
 
-    def build(self, node: cst.BaseExpression, line: int) -> Optional[SqlText]:
+    def build(self, node: ast.expr, line: int) -> Optional[SqlText]:
         """The SQL text of ``node``, or None when it is not (knowably) a string."""
         parts = self._parts(node, 0)
         if parts is None:
@@ -79,48 +87,55 @@ class SqlBuilder:
             line = held.line  # a name for SQL written elsewhere: the SQL's own line
         return SqlText(text=text, line=line, built="" if built == "const" else built, holes=holes)
 
-    def _held(self, node: cst.BaseExpression) -> Optional[object]:
+    def _held(self, node: ast.expr) -> Optional[object]:
         """What a name (or ``text(name)``) refers to."""
-        if isinstance(node, cst.Call) and _is_text_call(node):
-            node = node.args[0].value
-        name = dotted(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if isinstance(node, ast.Call):
+            argument = _text_argument(node)
+            if argument is None:
+                return None
+            node = argument
+        name = dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
         return self.fragment(name) if name else None
 
     # Each _parts returns (text, built, holes) with holes numbered from 1 in the text.
-    def _parts(self, node: cst.BaseExpression, depth: int) -> Optional[tuple]:
+    # ``own``: parentheses right around ``node`` are its own (an operand's, an f-string field's).
+    def _parts(self, node: ast.expr, depth: int, own: bool = False) -> Optional[tuple]:
         if depth > 20:
             return None
-        if isinstance(node, cst.SimpleString):
-            text = string_value(node)
-            return (text, "", []) if text is not None else None
-        if isinstance(node, cst.ConcatenatedString):
-            left = self._parts(node.left, depth + 1)
-            right = self._parts(node.right, depth + 1)
-            return _join([left, right], "") if left and right else None
-        if isinstance(node, cst.FormattedString):
+        kind = type(node)
+        if kind is ast.Constant:
+            value = node.value
+            if isinstance(value, str):
+                return value, "", []
+            if isinstance(value, bytes):
+                return value.decode("latin-1"), "", []
+            return None
+        if kind is ast.JoinedStr:
             return self._fstring(node, depth)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            left = self._parts(node.left, depth + 1) or self._hole(node.left)
-            right = self._parts(node.right, depth + 1) or self._hole(node.right)
-            if not (_is_text(left) or _is_text(right)):
-                return None
-            return _join([left, right], "concat")
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-            left = self._parts(node.left, depth + 1)
-            return self._percent(left, node.right) if left else None
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join" \
-                and node.args and _joins_placeholders(node):
-            return HOLE.format(1), "", [["placeholders", _source(node)]]
-        if isinstance(node, cst.Call) and _is_text_call(node):  # SQLAlchemy ``text("...")``
-            return self._parts(node.args[0].value, depth + 1)
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value == "format"
-        ):
-            base = self._parts(node.func.value, depth + 1)
-            return self._format(base, node) if base else None
-        if isinstance(node, (cst.Name, cst.Attribute)):
+        if kind is ast.BinOp:
+            operator = type(node.op)
+            if operator is ast.Add:
+                left = self._parts(node.left, depth + 1, True)
+                right = self._parts(node.right, depth + 1, True)
+                if not ((left and _is_text(left)) or (right and _is_text(right))):
+                    return None  # ``a + 1``: no text on either side
+                return _join([left or self._hole(node.left, True), right or self._hole(node.right, True)], "concat")
+            if operator is ast.Mod:
+                left = self._parts(node.left, depth + 1)
+                return self._percent(left, node.right) if left else None
+            return None
+        if kind is ast.Call:
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                if func.attr == "join":
+                    if (node.args or node.keywords) and _joins_placeholders(node):
+                        return _ONE_HOLE, "", [["placeholders", self._source(node, own)]]
+                elif func.attr == "format":
+                    base = self._parts(func.value, depth + 1)
+                    return self._format(base, node) if base else None
+            argument = _text_argument(node)  # SQLAlchemy ``text("...")``
+            return self._parts(argument, depth + 1) if argument is not None else None
+        if kind is ast.Name or kind is ast.Attribute:
             name = dotted(node)
             held = self.fragment(name) if name else None
             if isinstance(held, SqlText):
@@ -129,34 +144,33 @@ class SqlBuilder:
                 return held, "const", []
         return None
 
-    def hole(self, node: cst.BaseExpression, line: int) -> SqlText:
+    def hole(self, node: ast.expr, line: int) -> SqlText:
         """A SqlText that is nothing but the interpolated value ``node``."""
-        text, _, holes = self._hole(node)
+        text, _, holes = self._hole(node, True)
         return SqlText(text=text, line=line, built="concat", holes=holes)
 
-    def _hole(self, node: cst.BaseExpression) -> tuple:
-        return HOLE.format(1), "", [[self.hole_kind(node), _source(node)]]
+    def _hole(self, node: ast.expr, parenthesised: bool = False) -> tuple:
+        return _ONE_HOLE, "", [[self.hole_kind(node), self._source(node, parenthesised)]]
 
-    def _fstring(self, node: cst.FormattedString, depth: int) -> Optional[tuple]:
+    def _fstring(self, node: ast.JoinedStr, depth: int) -> Optional[tuple]:
         pieces = []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                pieces.append((part.value.replace("{{", "{").replace("}}", "}"), "", []))
-            elif isinstance(part, cst.FormattedStringExpression):
-                pieces.append(self._parts(part.expression, depth + 1) or self._hole(part.expression))
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                pieces.append(self._parts(part.value, depth + 1, True) or self._hole(part.value, True))
+            elif isinstance(part, ast.Constant):
+                pieces.append((part.value, "", []))
         return _join(pieces, "fstring")
 
-    def _percent(self, left: tuple, right: cst.BaseExpression) -> tuple:
+    def _percent(self, left: tuple, right: ast.expr) -> tuple:
         text, _, holes = left
-        if isinstance(right, cst.Tuple):
-            values = [el.value for el in right.elements]
-        elif isinstance(right, cst.Dict):
+        if isinstance(right, ast.Tuple):
+            values = [el.value if isinstance(el, ast.Starred) else el for el in right.elts]
+        elif isinstance(right, ast.Dict):
             values = {}
-            for el in right.elements:
-                if isinstance(el, cst.DictElement):
-                    key = string_value(el.key)
-                    if key is not None:
-                        values[key] = el.value
+            for key_node, value_node in zip(right.keys, right.values):
+                key = string_value(key_node) if key_node is not None else None
+                if key is not None:
+                    values[key] = value_node
         else:
             values = None
         pieces = []
@@ -176,16 +190,16 @@ class SqlBuilder:
                 value = right
             index += 1
             if value is None:
-                pieces.append((HOLE.format(1), "", [["input", "?"]]))
+                pieces.append((_ONE_HOLE, "", [["input", "?"]]))
             else:
-                pieces.append(self._parts(value, 1) or self._hole(value))
+                pieces.append(self._parts(value, 1, True) or self._hole(value, True))
         pieces.append(_segment(text[position:], holes))
         return _join(pieces, "percent")
 
-    def _format(self, base: tuple, call: cst.Call) -> tuple:
+    def _format(self, base: tuple, call: ast.Call) -> tuple:
         text, _, holes = base
-        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
-        keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+        positional = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg is not None}
         pieces = []
         position = 0
         auto = 0
@@ -204,17 +218,25 @@ class SqlBuilder:
             else:
                 value = keywords.get(field_name)
             if value is None:
-                pieces.append((HOLE.format(1), "", [["input", "?"]]))
+                pieces.append((_ONE_HOLE, "", [["input", "?"]]))
             else:
                 pieces.append(self._parts(value, 1) or self._hole(value))
         pieces.append(_segment(text[position:], holes))
         return _join(pieces, "format")
 
-    def hole_kind(self, node: cst.BaseExpression) -> str:
+    def hole_kind(self, node: ast.expr) -> str:
         """What an interpolated value is: const, number, quoted, placeholders or input."""
-        if isinstance(node, (cst.Integer, cst.Float)):
-            return "number"
-        if string_value(node) is not None and not isinstance(node, cst.FormattedString):
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, (str, bytes)):
+                return "const"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return "number"
+            name = _NAMED_CONSTANTS.get(value) if isinstance(value, (bool, type(None))) else None
+            if name is not None and self.is_constant(name):
+                return "const"
+            return "input"
+        if not isinstance(node, ast.JoinedStr) and string_value(node) is not None:
             return "const"
         name = dotted(node)
         if name is not None:
@@ -222,22 +244,36 @@ class SqlBuilder:
             if self.is_constant(name) or (last.isupper() and len(last) > 1):
                 return "const"
             return "input"
-        if isinstance(node, cst.Call):
-            callee = node.func.attr.value if isinstance(node.func, cst.Attribute) else (dotted(node.func) or "")
+        if isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else (dotted(node.func) or "")
             if callee in _NUMERIC_CALLS:
                 return "number"
             if callee in _QUOTING_CALLS:
                 return "quoted"
-            if callee == "join" and node.args:
+            if callee == "join" and (node.args or node.keywords):
                 return "placeholders" if _joins_placeholders(node) else "input"
-        if isinstance(node, cst.IfExp):
+        if isinstance(node, ast.IfExp):
             kinds = {self.hole_kind(node.body), self.hole_kind(node.orelse)}
             return kinds.pop() if len(kinds) == 1 else "input"
         return "input"
 
+    def _source(self, node: ast.expr, parenthesised: bool = False) -> str:
+        """``node`` as one line of at most 120 characters: its text as written when the lines are
+        known (``parenthesised``: with the parentheses of its own around it), else ``ast.unparse``."""
+        text = _written(self.lines, node, parenthesised) if self.lines is not None else None
+        if text is None:
+            text = source(node)
+        return " ".join(text.split())[:120]
 
-def _is_text_call(node: cst.Call) -> bool:
-    return (dotted(node.func) or "").rsplit(".", 1)[-1] == "text" and len(node.args) == 1 and node.args[0].keyword is None
+
+def _text_argument(node: ast.Call) -> Optional[ast.expr]:
+    """The argument of SQLAlchemy's ``text(...)`` (one argument, not a keyword), else None."""
+    if len(node.args) + len(node.keywords) != 1 or (node.keywords and node.keywords[0].arg is not None):
+        return None
+    if (dotted(node.func) or "").rsplit(".", 1)[-1] != "text":
+        return None
+    argument = node.args[0] if node.args else node.keywords[0].value
+    return argument.value if isinstance(argument, ast.Starred) else argument
 
 
 def concat_sql(left: SqlText, right: SqlText) -> SqlText:
@@ -247,27 +283,29 @@ def concat_sql(left: SqlText, right: SqlText) -> SqlText:
     return SqlText(text=text, line=left.line, built=built, holes=holes)
 
 
-def _joins_placeholders(node: cst.Call) -> bool:
+def _joins_placeholders(node: ast.Call) -> bool:
     """``", ".join(["%s"] * len(ids))``, ``",".join("?" * n)``, ``", ".join("%s" for _ in ids)``."""
-    argument = node.args[0].value
-    if isinstance(argument, cst.BinaryOperation) and isinstance(argument.operator, cst.Multiply):
+    argument = call_arguments(node)[0][2]
+    if isinstance(argument, ast.BinOp) and isinstance(argument.op, ast.Mult):
         item = argument.left
-        if isinstance(item, cst.List) and len(item.elements) == 1:
-            item = item.elements[0].value
+        if isinstance(item, ast.List) and len(item.elts) == 1:
+            item = item.elts[0]
         text = string_value(item)
         return text is not None and bool(_PLACEHOLDER.match(text))
-    if isinstance(argument, (cst.GeneratorExp, cst.ListComp)):
+    if isinstance(argument, (ast.GeneratorExp, ast.ListComp)):
         text = string_value(argument.elt)
         return text is not None and bool(_PLACEHOLDER.match(text))
     return False
 
 
 def _is_text(parts: tuple) -> bool:
-    return not (parts[0] == HOLE.format(1) and len(parts[2]) == 1)
+    return not (parts[0] == _ONE_HOLE and len(parts[2]) == 1)
 
 
 def _segment(segment: str, holes: list) -> tuple:
     """A piece of already-built text, its holes renumbered from 1."""
+    if "__audit_hole_" not in segment:
+        return segment, "", []
     found: list = []
 
     def renumber(match: re.Match) -> str:
@@ -290,8 +328,10 @@ def _join(pieces: list, built: str) -> tuple:
     for text, piece_built, piece_holes in pieces:
         if piece_built or piece_holes:
             kinds.append(piece_built or "concat")
-        offset = len(holes)
-        out.append(HOLE_PATTERN.sub(lambda m, offset=offset: HOLE.format(offset + int(m.group(1))), text))
+        if holes and "__audit_hole_" in text:
+            offset = len(holes)
+            text = HOLE_PATTERN.sub(lambda m: HOLE.format(offset + int(m.group(1))), text)
+        out.append(text)
         holes.extend(piece_holes)
     if not kinds:
         return "".join(out), "", holes
@@ -300,5 +340,71 @@ def _join(pieces: list, built: str) -> tuple:
     return "".join(out), built, holes
 
 
-def _source(node: cst.CSTNode) -> str:
-    return " ".join(cst.Module(body=[]).code_for_node(node).split())[:120]
+def _written(lines: Sequence[str], node: ast.expr, parenthesised: bool) -> Optional[str]:
+    """The source text of ``node`` (positions are UTF-8 byte offsets), with the parentheses
+    around it that are its own when ``parenthesised``; None when the positions do not fit."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    if not 0 <= first <= last < len(lines):
+        return None
+    for row in range(first, last + 1):
+        if "\r" in lines[row][:-1]:
+            return None  # a lone carriage return ends a line for Python, not in ``lines``
+    start, end = _column(lines[first], node.col_offset), _column(lines[last], node.end_col_offset)
+    if start is None or end is None:
+        return None
+    if parenthesised:
+        first, start, last, end = _own_parentheses(lines, first, start, last, end)
+    if first == last:
+        return lines[first][start:end]
+    return "\n".join([lines[first][start:], *lines[first + 1:last], lines[last][:end]])
+
+
+def _column(line: str, offset: Optional[int]) -> Optional[int]:
+    """The character index of UTF-8 byte ``offset`` of ``line``."""
+    if offset is None:
+        return None
+    if line.isascii():
+        return offset if offset <= len(line) else None
+    encoded = line.encode("utf-8")
+    if offset > len(encoded):
+        return None
+    try:
+        return len(encoded[:offset].decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _own_parentheses(lines: Sequence[str], first: int, start: int, last: int, end: int) -> tuple:
+    """Widen a span over the parentheses that enclose it on both sides: ``(x)``, ``(\\n x\\n)``."""
+    opening = []  # (line, column) of each "(" before the span, nearest first
+    row, column = first, start
+    while row >= 0:
+        text = lines[row][:column] if row == first else lines[row].split("#", 1)[0]
+        stripped = text.rstrip()
+        while stripped.endswith("("):
+            opening.append((row, len(stripped) - 1))
+            stripped = stripped[:-1].rstrip()
+        if stripped or len(opening) > 8:
+            break
+        row -= 1
+    closing = []  # (line, column after) of each ")" after the span, nearest first
+    row, column = last, end
+    while row < len(lines) and len(closing) < len(opening):
+        text = lines[row][column:] if row == last else lines[row]
+        position = 0
+        while True:
+            while position < len(text) and text[position] in " \t\r\f":
+                position += 1
+            if position < len(text) and text[position] == ")" and len(closing) < len(opening):
+                closing.append((row, (column if row == last else 0) + position + 1))
+                position += 1
+                continue
+            break
+        if position < len(text) and text[position] != "#" or len(closing) == len(opening):
+            break
+        row += 1
+    count = min(len(opening), len(closing))
+    if count:
+        first, start = opening[count - 1]
+        last, end = closing[count - 1]
+    return first, start, last, end

@@ -5,8 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from auditor.catalog import load_catalog
+from auditor.config import Config
 from auditor.extract import extract_facts, module_name_for
 from auditor.link import Program
+from auditor.scan import run_scan
 
 SOURCE = textwrap.dedent('''
     import psycopg2 as pg
@@ -86,7 +88,7 @@ def test_receiver_types_resolve_through_self_attributes():
 
 def test_syntax_error_is_recorded_not_raised():
     broken = extract_facts("bad.py", "def f(:\n    pass\n")
-    assert broken.error == "syntax error at line 2: expected one of ), *, **, NAME (not analysed)"
+    assert broken.error == "syntax error at line 1: invalid syntax (not analysed)"
     assert broken.functions == []
 
 
@@ -125,3 +127,16 @@ def test_async_context_of_calls_and_loops():
     assert [(loop.kind, loop.is_async) for loop in pump.loops] == [("for", True), ("comprehension", True)]
     assert [(c.text, c.awaited, c.loop) for c in pump.calls] == [
         ("conn.execute", True, 0), ("log", False, 0), ("conn.fetchval", True, 1)]
+
+
+def test_syntax_newer_than_the_interpreter_is_analysed(tmp_path):
+    """PEP 695 and PEP 701 (3.12) parse on any interpreter: lowered when CPython's ast rejects them."""
+    (tmp_path / "new.py").write_text(
+        "type Rows = list[int]\n\n"
+        "def load[T](cur, ids: T):\n"
+        "    for i in ids:\n"
+        "        cur.execute(f\"SELECT {d[\"x\"]} FROM t WHERE id = %s\", (i,))\n")
+    result = run_scan(tmp_path, Config(), jobs=1)
+    assert result.notes == []
+    assert sorted((f.rule, f.path, f.line) for f in result.findings) == [("DB101", "new.py", 5),
+                                                                         ("SQL106", "new.py", 5)]

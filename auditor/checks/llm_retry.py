@@ -98,7 +98,7 @@ def _with_retry_policy(llm_call) -> Optional[dict]:
 
 
 def _tree_names(tree: object) -> list:
-    """Qualified names in a literal tree of ``X`` or ``(X, Y)`` (see ``cst_nodes.literal_tree``)."""
+    """Qualified names in a literal tree of ``X`` or ``(X, Y)`` (see ``ast_nodes.literal_tree``)."""
     items = tree if isinstance(tree, list) else [tree]
     return [item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)]
 

@@ -323,6 +323,8 @@ def scope_lines(metrics: dict) -> list:
         lines.append(f"Diff mode: only findings new since {diff.get('ref', '?')}"
                      f"{f' ({commit})' if commit else ''}; {diff.get('matched', 0)} of the base's "
                      f"{diff.get('base_findings', 0)} findings are still present and not reported.")
+    if _count(metrics.get("test_files_skipped")):
+        lines.append(f"{metrics['test_files_skipped']} test files were not scanned (`--include-tests` scans them).")
     if _count(metrics.get("ignored_by_config")):
         lines.append(f"{metrics['ignored_by_config']} findings of rules the configuration turns off are not shown.")
     return lines

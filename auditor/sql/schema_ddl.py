@@ -961,7 +961,7 @@ def finish(editor: SchemaEditor) -> None:
 
 
 # ---------------------------------------------------------------------------- literal trees
-# Helpers over ``cst_nodes.literal_tree`` values, shared by the ORM and migration sources.
+# Helpers over ``ast_nodes.literal_tree`` values, shared by the ORM and migration sources.
 def call_name(tree) -> str:
     """The qualified callee of a call tree (``django.db.models.ForeignKey``), or ''."""
     return tree.get("call", "") if isinstance(tree, dict) and "args" in tree else ""

@@ -25,14 +25,13 @@ indexes Django would have created.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-import libcst as cst
-
-from auditor.cst_nodes import literal_tree
+from auditor.ast_nodes import literal_tree, parse_expression
 from auditor.orm_models import ModelCatalog
 from auditor.repo_index import RepoIndex, plain_name
 from auditor.sql.model import Index, IndexKey, Schema, Table
@@ -505,10 +504,8 @@ class _DjangoReader:
             inner = self._q(tree["not"], columns)
             return f"NOT ({inner})" if inner is not None else None
         if isinstance(tree, dict) and "expr" in tree:  # ``Q(...) & ~Q(...)``: read the source again
-            try:
-                return self._q_source(cst.parse_expression(str(tree["expr"])), columns)
-            except cst.ParserSyntaxError:
-                return None
+            node = parse_expression(str(tree["expr"]))
+            return self._q_source(node, columns) if node is not None else None
         if short_name(tree) != "Q":
             return None
         parts = []
@@ -531,16 +528,16 @@ class _DjangoReader:
             return None
         return " AND ".join(f"({p})" if " OR " in p else p for p in parts)
 
-    def _q_source(self, node: cst.BaseExpression, columns: dict) -> Optional[str]:
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+    def _q_source(self, node: ast.expr, columns: dict) -> Optional[str]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
             left, right = self._q_source(node.left, columns), self._q_source(node.right, columns)
             if left is None or right is None:
                 return None
-            return f"({left}) {'AND' if isinstance(node.operator, cst.BitAnd) else 'OR'} ({right})"
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
-            inner = self._q_source(node.expression, columns)
+            return f"({left}) {'AND' if isinstance(node.op, ast.BitAnd) else 'OR'} ({right})"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+            inner = self._q_source(node.operand, columns)
             return f"NOT ({inner})" if inner is not None else None
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             return self._q(literal_tree(node, lambda name: name), columns)
         return None
 
