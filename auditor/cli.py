@@ -138,6 +138,8 @@ def _cache_line(cache: dict) -> str:
     """Where the facts cache is and what it saved (shown under the terminal report)."""
     if "error" in cache:
         return f"facts cache {cache['dir']} not used: {cache['error']}"
+    if cache.get("result") == "reused":
+        return f"cache: {cache['dir']} (nothing changed: the last result reused; --no-cache to turn it off)"
     return (f"facts cache: {cache['dir']} ({cache.get('reused', 0)} files reused, {cache.get('parsed', 0)} parsed; "
             "--no-cache to turn it off)")
 

@@ -1239,9 +1239,10 @@ def extract_facts(path: str, source: Union[str, bytes], tree: Optional[ast.Modul
             return facts
     extractor = FactExtractor(path, module_name, text)
     extractor.walk(tree)
-    extractor.facts.retry_loops, extractor.facts.prompts = collect_shapes(
-        tree, text.encode("utf-8", "surrogatepass"), _line_of)
-    return extractor.facts
+    facts = extractor.facts
+    facts.retry_loops, facts.prompts = collect_shapes(tree, text.encode("utf-8", "surrogatepass"), _line_of)
+    extractor.sql_builder = None  # it calls back into the extractor: no cycle is left for the collector
+    return facts
 
 
 def _line_of(node: ast.AST) -> int:

@@ -116,8 +116,17 @@ class FactCache:
 
     def load(self, key: str) -> Optional[ModuleFacts]:
         """The cached facts, or None (absent, written by another tool, tampered with, corrupt)."""
+        facts = self.read_signed(self._path(key), key)
+        return facts if isinstance(facts, ModuleFacts) else None
+
+    def store(self, key: str, facts: ModuleFacts) -> None:
+        """Write an entry atomically; a full or read-only disk only loses the entry."""
+        self.write_signed(self._path(key), key, facts)
+
+    def read_signed(self, path: Path, key: str) -> object:
+        """The object pickled at ``path`` under ``key`` by this user's ``audit``, or None."""
         try:
-            blob = self._path(key).read_bytes()
+            blob = path.read_bytes()
         except OSError:
             return None
         header = _MAGIC + self.tool + b"\n"
@@ -125,17 +134,15 @@ class FactCache:
         if not blob.startswith(header) or not hmac.compare_digest(signature, self._sign(key, body)):
             return None
         try:
-            facts = pickle.loads(body)
+            return pickle.loads(body)
         except Exception:  # noqa: BLE001 - a signed but unloadable entry is rebuilt like any miss
             return None
-        return facts if isinstance(facts, ModuleFacts) else None
 
-    def store(self, key: str, facts: ModuleFacts) -> None:
-        """Write an entry atomically; a full or read-only disk only loses the entry."""
-        path = self._path(key)
-        body = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    def write_signed(self, path: Path, key: str, value: object) -> None:
+        """Pickle and sign ``value`` at ``path`` atomically; a full or read-only disk loses it."""
+        body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            path.parent.mkdir(exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as out:

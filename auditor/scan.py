@@ -24,6 +24,7 @@ from auditor.findings import assign_fingerprints, sort_key
 from auditor.link import Program, is_cached_function
 from auditor.limits import FileTimeLimit, file_time_limit, limited_time, time_limit_note
 from auditor.policy import apply_policy
+from auditor.result_cache import Checked, ResultCache, project_key
 from auditor.rules import load_rules
 from auditor.schema_paths import schema_texts
 from auditor.sql.analysis import analyse_sql
@@ -155,7 +156,7 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
     while len(results) < len(files):
         remaining = files[len(results):]
         try:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=gc.disable) as pool:
                 chunk = max(1, min(32, len(remaining) // (jobs * 8) or 1))
                 for facts in pool.map(_read_and_extract, [str(root)] * len(remaining), remaining,
                                       chunksize=chunk):
@@ -171,15 +172,21 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
     return results
 
 
-def extract_cached(root: Path, files: list, jobs: int, cache: FactCache,
-                   progress: Optional[Callable] = None) -> list:
-    """``extract_all`` that parses only the files whose path and bytes the cache has not seen."""
+def file_keys(root: Path, files: list) -> dict:
+    """``{rel: FactCache.key}`` of every readable file."""
     keys = {}
     for rel in files:
         try:
             keys[rel] = FactCache.key(rel, (root / rel).read_bytes())
         except OSError:
             pass  # extraction reports it
+    return keys
+
+
+def extract_cached(root: Path, files: list, jobs: int, cache: FactCache, keys: dict,
+                   progress: Optional[Callable] = None) -> list:
+    """``extract_all`` that parses only the files whose path and bytes (``keys``, see
+    :func:`file_keys`) the cache has not seen."""
     cached = load_all(cache, keys)
     if progress:
         for _ in cached:
@@ -206,34 +213,55 @@ def _isolated(root: str, rel: str) -> ModuleFacts:
 
 def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
              progress_factory: Optional[Callable] = None, cache_dir: Optional[Path] = None) -> ScanResult:
-    """Scan the tree under ``root``; with ``cache_dir``, reuse the facts of files seen before."""
+    """Scan the tree under ``root``; with ``cache_dir``, reuse the facts of files seen before and
+    the whole result when no input changed."""
     root = root.resolve()
     found = discover(root, tuple(config.exclude))
     files = found.files if config.include_tests else [rel for rel in found.files if not is_test_code(rel)]
     jobs = jobs or os.cpu_count() or 1
-    progress = progress_factory(len(files)) if progress_factory else None
+    schema = schema_texts(root, config.schema, found.sql_files)
     cache, cache_info = _open_cache(cache_dir)
-    if cache is None:
-        all_facts = extract_all(root, files, jobs, progress)
-    else:
-        all_facts = extract_cached(root, files, jobs, cache, progress)
-        cache_info.update(reused=cache.hits, parsed=cache.misses)
-    # The facts live until the scan ends: moved out of the collector's reach, they are not walked
-    # again by every collection the linker and the checks trigger (which took half a warm re-scan).
-    gc.freeze()
+    if cache is not None:
+        keys = file_keys(root, files)
+        results = ResultCache(cache)
+        result_key = project_key(root, config, keys, found.sql_files, schema, found.notes)
+        checked = results.load(result_key)
+        if checked is not None:
+            cache_info.update(reused=len(files), parsed=0, result="reused")
+            return _finish(root, config, found, checked, cache_info)
+    progress = progress_factory(len(files)) if progress_factory else None
+    # Extraction makes millions of objects and no garbage cycles (extract_facts breaks its one):
+    # the collector, here and in the workers, would only walk them again and again (a third of
+    # the time). The facts live until the scan ends: frozen, they are not walked again by the
+    # collections the linker and the checks trigger.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        return _analyse(root, config, found, all_facts, cache_info)
+        if cache is None:
+            all_facts = extract_all(root, files, jobs, progress)
+        else:
+            all_facts = extract_cached(root, files, jobs, cache, keys, progress)
+            cache_info.update(reused=cache.hits, parsed=cache.misses)
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+    try:
+        checked = _analyse(root, config, found, all_facts, schema)
     finally:
         gc.unfreeze()
+    if cache is not None:
+        results.store(result_key, checked)
+    return _finish(root, config, found, checked, cache_info)
 
 
-def _analyse(root: Path, config: Config, found, all_facts: list, cache_info: dict) -> ScanResult:
-    """Link the facts, check them, and apply the configuration's policy."""
+def _analyse(root: Path, config: Config, found, all_facts: list, schema: tuple) -> Checked:
+    """Link the facts and check them."""
     catalog = load_catalog(config.queries, config.connections, config.llm_functions, config.llm_prices,
                            config.llm_traffic)
     program = Program(all_facts, catalog)
-    production = (lambda path: True) if config.include_tests else (lambda path: not is_test_path(path))
-    extra_ddl, schema_notes = schema_texts(root, config.schema, found.sql_files)
+    production = _production(config)
+    extra_ddl, schema_notes = schema
     program.sql = analyse_sql(program, root, found.sql_files, config.dialect, production, extra_ddl)
     findings = run_checks(program)
     hidden = 0
@@ -243,17 +271,27 @@ def _analyse(root: Path, config: Config, found, all_facts: list, cache_info: dic
         findings = kept
     findings.sort(key=sort_key)
     assign_fingerprints(findings)
-    findings, policy_notes, policy_metrics = apply_policy(root, config, findings, found.files + found.sql_files,
-                                                          production, load_rules())
     notes = list(found.notes) + [(f.path, f.error) for f in all_facts if f.error] + list(program.sql.notes)
-    notes = sorted(notes + schema_notes + policy_notes)
     metrics = _metrics(all_facts, found.sql_files, program)
     metrics.update(_sql_metrics(program.sql))
     metrics["test_findings_hidden"] = hidden
     metrics["test_files_skipped"] = len(found.files) - len(all_facts)
-    metrics.update(policy_metrics)
-    return ScanResult(root=str(root), findings=findings, notes=notes, metrics=metrics, sql=program.sql,
-                      cache=cache_info)
+    return Checked(findings=findings, notes=notes + list(schema_notes), metrics=metrics, sql=program.sql)
+
+
+def _finish(root: Path, config: Config, found, checked: Checked, cache_info: dict) -> ScanResult:
+    """Apply the configuration's policy (select, ignore, severities, suppressions) to the result."""
+    findings, policy_notes, policy_metrics = apply_policy(root, config, checked.findings,
+                                                          found.files + found.sql_files, _production(config),
+                                                          load_rules())
+    metrics = {**checked.metrics, **policy_metrics}
+    return ScanResult(root=str(root), findings=findings, notes=sorted(checked.notes + policy_notes),
+                      metrics=metrics, sql=checked.sql, cache=cache_info)
+
+
+def _production(config: Config) -> Callable:
+    """Whether a path is production code (everything, when tests are included)."""
+    return (lambda path: True) if config.include_tests else (lambda path: not is_test_path(path))
 
 
 def _open_cache(cache_dir: Optional[Path]) -> tuple:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import shutil
 
 import pytest
 
@@ -34,12 +35,13 @@ def test_sample_project_identical_without_cache_cold_and_warm_and_for_every_jobs
     expected = read_expected(project / "expected_findings.txt")
     assert {(f.rule, f.path, f.line) for f in plain.findings} == expected
     cold = run_scan(project, Config(), jobs=2, cache_dir=tmp_path / "cache")
-    warm1 = run_scan(project, Config(), jobs=1, cache_dir=tmp_path / "cache")
-    warm2 = run_scan(project, Config(), jobs=2, cache_dir=tmp_path / "cache")
+    warm1 = run_scan(project, Config(), jobs=1, cache_dir=tmp_path / "cache")  # the whole result reused
+    shutil.rmtree(tmp_path / "cache" / "results")
+    warm2 = run_scan(project, Config(), jobs=2, cache_dir=tmp_path / "cache")  # every file's facts reused
     files = plain.metrics["files"]
     assert (cold.cache["reused"], cold.cache["parsed"]) == (0, files)
-    assert (warm1.cache["reused"], warm1.cache["parsed"]) == (files, 0)
-    assert (warm2.cache["reused"], warm2.cache["parsed"]) == (files, 0)
+    assert (warm1.cache["reused"], warm1.cache["parsed"], warm1.cache.get("result")) == (files, 0, "reused")
+    assert (warm2.cache["reused"], warm2.cache["parsed"], warm2.cache.get("result")) == (files, 0, None)
     assert outcome(cold) == outcome(plain)
     assert outcome(warm1) == outcome(plain)
     assert outcome(warm2) == outcome(plain)
@@ -118,7 +120,7 @@ def test_corrupt_entries_are_rebuilt_never_a_crash(tmp_path, damage):
     cache = tmp_path / "cache"
     plain = run_scan(SAMPLE, Config(), jobs=1)
     run_scan(SAMPLE, Config(), jobs=1, cache_dir=cache)
-    for entry in entries(cache):
+    for entry in sorted(p for p in cache.rglob("*") if p.is_file()):  # facts and the result
         data = entry.read_bytes()
         if damage == "truncate":
             entry.write_bytes(data[: len(data) // 2])
@@ -187,6 +189,8 @@ def test_files_that_could_not_be_parsed_are_not_cached(tmp_path):
     tree = tmp_path / "tree"
     write_tree(tree, {"ok.py": "X = 1\n", "broken.py": "def f(:\n"})
     first = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    assert len(entries(tmp_path / "cache")) == 1
+    shutil.rmtree(tmp_path / "cache" / "results")
     second = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
     assert (second.cache["reused"], second.cache["parsed"]) == (1, 1)
     assert second.notes == first.notes and [path for path, _ in first.notes] == ["broken.py"]
@@ -201,7 +205,11 @@ def test_cli_says_where_the_cache_is_and_no_cache_writes_nothing(tmp_path):
     assert first.stderr.splitlines()[-1] == (f"facts cache: {cache} (0 files reused, 1 parsed; "
                                              "--no-cache to turn it off)")
     second = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(cache)])
-    assert "(1 files reused, 0 parsed;" in second.stderr
+    assert second.stderr.splitlines()[-1] == (f"cache: {cache} (nothing changed: the last result reused; "
+                                              "--no-cache to turn it off)")
+    write_tree(tmp_path / "tree", {"b.py": "Y = 2\n"})
+    third = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(cache)])
+    assert "(1 files reused, 1 parsed;" in third.stderr
     other = tmp_path / "other"
     off = runner.invoke(app, ["scan", str(tmp_path / "tree"), "--cache-dir", str(other), "--no-cache"])
     assert off.exit_code == 0 and "facts cache" not in off.stderr
@@ -217,3 +225,42 @@ def test_config_cache_dir_is_relative_to_the_config_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"facts cache: {tmp_path / 'my-cache'} (0 files reused" in result.stderr
     assert entries(tmp_path / "my-cache")
+
+
+def test_the_result_is_reused_only_while_every_input_is_unchanged(tmp_path):
+    """Python and SQL files, configured schema files and the configuration all decide the result."""
+    tree = tmp_path / "tree"
+    write_tree(tree, {"app/q.py": "def f(cur, ids):\n    for i in ids:\n        cur.execute('SELECT 1 FROM t')\n",
+                      "db/q.sql": "SELECT * FROM orders WHERE lower(email) = 'a';\n",
+                      "schema/extra.sql": "CREATE TABLE orders (id int, email text);\n"})
+    cache = tmp_path / "cache"
+    with_schema = Config(schema=[str(tree / "schema" / "extra.sql")])
+
+    def scan(config: Config = Config()):
+        result = run_scan(tree, config, jobs=1, cache_dir=cache)
+        return result.cache.get("result"), outcome(result)
+
+    first = scan()
+    assert first[0] is None and scan() == ("reused", first[1])
+    (tree / "db" / "q.sql").write_text("SELECT * FROM orders WHERE email LIKE '%a';\n")
+    changed_sql = scan()
+    assert changed_sql[0] is None and changed_sql[1] != first[1]
+    assert scan(with_schema)[0] is None and scan(with_schema)[0] == "reused"
+    (tree / "schema" / "extra.sql").write_text("CREATE TABLE orders (id int, email text, note text);\n")
+    assert scan(with_schema)[0] is None
+    assert scan(Config(dialect="mysql"))[0] is None
+    assert scan(Config(dialect="mysql")) == ("reused", outcome(run_scan(tree, Config(dialect="mysql"), jobs=1)))
+
+
+def test_a_forged_result_is_never_unpickled(tmp_path):
+    tree = tmp_path / "tree"
+    write_tree(tree, {"a.py": "X = 1\n"})
+    run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    [entry] = list((tmp_path / "cache" / "results").iterdir())
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(type("Evil", (), {"__reduce__": lambda self: (open, (str(marker), "w"))})())
+    header = fact_cache._MAGIC + FactCache.open(tmp_path / "cache").tool + b"\n"
+    assert entry.read_bytes().startswith(header)
+    entry.write_bytes(header + bytes(32) + payload)  # the right header, a signature this user never made
+    again = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    assert again.cache.get("result") is None and not marker.exists()
