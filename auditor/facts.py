@@ -10,6 +10,7 @@ The linker evaluates them against the API catalog and the repository's own defin
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -28,6 +29,10 @@ Val = tuple
 
 UNKNOWN: Val = ("?", ())
 
+# Facts of a large code base are millions of objects held for the whole scan: without a __dict__
+# each (Python 3.10 on) they take a quarter less memory.
+_COMPACT: dict = {"slots": True} if sys.version_info >= (3, 10) else {}
+
 
 def extend(value: Optional[Val], *steps: Step) -> Val:
     """Return ``value`` with ``steps`` appended (unknown stays unknown)."""
@@ -36,7 +41,7 @@ def extend(value: Optional[Val], *steps: Step) -> Val:
     return (value[0], tuple(value[1]) + steps)
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class SqlText:
     """SQL written in Python: interpolated values are holes ``__audit_hole_N__`` in ``text``."""
 
@@ -47,7 +52,7 @@ class SqlText:
     # placeholders (", ".join(["%s"] * n)) or input
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class Loop:
     """A loop or comprehension inside a function."""
 
@@ -66,7 +71,7 @@ class Loop:
     exits: bool = False  # the body has a ``break`` or ``return`` of its own (search-until-found)
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class Call:
     """A call site."""
 
@@ -106,7 +111,7 @@ class Call:
     site: str = ""  # "path:offset:length" of the call: how the ("call", site, args) steps of values name it
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class QueryChain:
     """A chain of ORM query methods: ``Order.objects.filter(...).order_by("-created")[:20]``."""
 
@@ -121,7 +126,7 @@ class QueryChain:
     excerpt: str = ""
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class Access:
     """An attribute read on a loop variable: ``order.customer`` in ``for order in ...``."""
 
@@ -133,7 +138,7 @@ class Access:
     excerpt: str = ""
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class Function:
     """A function or method definition (``<module>`` holds module-level code)."""
 
@@ -165,7 +170,7 @@ class Function:
     # attribute (``_CACHE = {}``, ``self._d = defaultdict(list)``): kind "empty", or "filled" for a non-empty literal
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class ClassField:
     """A class-level assignment, e.g. a Django model field or a SQLAlchemy relationship."""
 
@@ -180,7 +185,7 @@ class ClassField:
     value: object = None  # the assigned value as a literal tree (ast_nodes.literal_tree); None if absent
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class ClassDef:
     """A class definition."""
 
@@ -194,7 +199,7 @@ class ClassDef:
     meta_trees: dict = field(default_factory=dict)  # every ``class Meta`` assignment as a literal tree
 
 
-@dataclass
+@dataclass(**_COMPACT)
 class ModuleFacts:
     """Everything learnt about one Python file."""
 

@@ -83,7 +83,7 @@ def test_the_hostile_tree_scans_without_a_crash_and_keeps_every_good_finding(hos
 
 
 def test_a_file_over_the_time_limit_is_noted_and_the_rest_is_reported(tmp_path, monkeypatch):
-    slow = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n\n" for i in range(1500))
+    slow = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n\n" for i in range(12_000))
     (tmp_path / "slow.py").write_text(slow, encoding="utf-8")
     slow_sql = "".join(f"INSERT INTO t (a, b) VALUES ({i}, 'x{i}');\n" for i in range(3000))
     (tmp_path / "slow.sql").write_text(slow_sql, encoding="utf-8")

@@ -143,10 +143,11 @@ TEST_CODE = {
 }
 
 
-def test_findings_in_test_code_are_hidden_by_default(scan):
+def test_test_code_is_not_scanned_by_default(scan):
     result = scan(TEST_CODE)
     assert found(result) == [("DB101", "app/jobs.py", 3)]
-    assert result.metrics["test_findings_hidden"] == 1
+    assert (result.metrics["files"], result.metrics["test_files_skipped"]) == (1, 1)
+    assert result.metrics["test_findings_hidden"] == 0
 
 
 def test_include_tests_reports_them(scan):
@@ -154,6 +155,7 @@ def test_include_tests_reports_them(scan):
 
     result = scan(TEST_CODE, config=Config(include_tests=True))
     assert found(result) == [("DB101", "app/jobs.py", 3), ("DB105", "tests/test_jobs.py", 3)]
+    assert (result.metrics["files"], result.metrics["test_files_skipped"]) == (2, 0)
     assert result.metrics["test_findings_hidden"] == 0
 
 
