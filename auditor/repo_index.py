@@ -20,6 +20,8 @@ class RepoIndex:
     globals: dict = field(default_factory=dict)  # module.NAME -> Val
     classes_by_name: dict = field(default_factory=dict)  # short name -> [qualname]
     module_aliases: dict = field(default_factory=dict)  # import name -> module, for nested source roots
+    methods: dict = field(default_factory=dict)  # class qualname -> [Function] defined in its body
+    _canonical: dict = field(default_factory=dict, repr=False)  # memo of canonical()
 
     @classmethod
     def build(cls, all_facts: list) -> "RepoIndex":
@@ -36,6 +38,9 @@ class RepoIndex:
                 index.classes_by_name.setdefault(klass.name, []).append(klass.qualname)
             for name, value in facts.globals.items():
                 index.globals[f"{facts.module}.{name}" if facts.module else name] = value
+        for func in index.functions.values():  # the last definition of a redefined name, as in functions
+            if func.cls:
+                index.methods.setdefault(func.cls, []).append(func)
         index._alias_nested_roots()
         return index
 
@@ -58,6 +63,12 @@ class RepoIndex:
         """``qualname`` with an aliased module prefix replaced by the real module name."""
         if not self.module_aliases:
             return qualname
+        known = self._canonical.get(qualname)
+        if known is None:
+            known = self._canonical[qualname] = self._unaliased(qualname)
+        return known
+
+    def _unaliased(self, qualname: str) -> str:
         parts = qualname.split(".")
         for end in range(len(parts), 0, -1):
             prefix = ".".join(parts[:end])

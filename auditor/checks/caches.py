@@ -156,7 +156,7 @@ def _container_texts(scope: str, klass: str, name: str) -> set:
 
 
 def _methods_of(program: Program, klass: str) -> list:
-    return [f for f in program.index.functions.values() if f.cls == klass]
+    return list(program.index.methods.get(klass, ()))
 
 
 def _growth(program: Program, users: list, texts: set, init: Function) -> Optional[tuple]:
