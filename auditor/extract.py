@@ -120,11 +120,19 @@ class _Scope:
         self.lambda_depth = 0
 
 
+# Fields that hold no node worth visiting: names and strings, and the singleton nodes of
+# expression contexts and operators (a third of all nodes, never visited for themselves).
+_LEAF_FIELDS = {"ctx", "op", "ops", "id", "attr", "arg", "name", "names", "module", "level", "value_kind", "kind",
+                "type_comment", "is_async", "conversion", "lineno", "col_offset"}
+
+
 def _child_fields(kind: type) -> tuple:
     """The fields of a node type that hold nodes, in source order."""
     if kind is ast.IfExp:
         return ("body", "test", "orelse")
-    return kind._fields
+    if kind is ast.Constant:
+        return ()
+    return tuple(name for name in kind._fields if name not in _LEAF_FIELDS)
 
 
 class FactExtractor:

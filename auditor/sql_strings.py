@@ -290,12 +290,21 @@ def _joins_placeholders(node: ast.Call) -> bool:
         item = argument.left
         if isinstance(item, ast.List) and len(item.elts) == 1:
             item = item.elts[0]
-        text = string_value(item)
+        text = _literal_text(item)
         return text is not None and bool(_PLACEHOLDER.match(text))
     if isinstance(argument, (ast.GeneratorExp, ast.ListComp)):
-        text = string_value(argument.elt)
+        text = _literal_text(argument.elt)
         return text is not None and bool(_PLACEHOLDER.match(text))
     return False
+
+
+def _literal_text(node: ast.expr) -> Optional[str]:
+    """The text of a string literal without interpolation (``f"{x}"`` is not the placeholder ``?``)."""
+    if isinstance(node, ast.JoinedStr):
+        if all(isinstance(part, ast.Constant) for part in node.values):
+            return "".join(part.value for part in node.values)
+        return None
+    return string_value(node) if isinstance(node, ast.Constant) else None
 
 
 def _is_text(parts: tuple) -> bool:

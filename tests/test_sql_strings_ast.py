@@ -114,6 +114,7 @@ def test_hole_kinds_and_sources_without_the_lines():
     cases = {"3": "number", "2.5": "number", "True": "input", "None": "input", "'x'": "const", "b'x'": "const",
              "PAGE": "const", "settings.DB_NAME": "const", "int(x)": "number", "quote_ident(x)": "quoted",
              "', '.join('%s' for _ in ids)": "placeholders", "', '.join(names)": "input",
+             "', '.join(f'{v}' for v in values)": "input", "','.join([f'?'] * n)": "placeholders",
              "1 if a else 2": "number", "1 if a else b": "input", "f'{x}'": "input", "x[0]": "input"}
     assert {code: kinds.hole_kind(ast.parse(code, mode="eval").body) for code in cases} == cases
     # without the module's lines a hole shows the ast.unparse text
