@@ -164,6 +164,8 @@ class FactExtractor:
         self.chained: set = set()  # id() of calls that are inner links of a recorded QueryChain
         self.slices: dict = {}  # id() of a chain's outer call -> (limit, offset) of the slice applied to it
         self.sql_builder = SqlBuilder(self._string_held, self._is_module_constant, self.lines)
+        self._excerpts: dict = {}  # line -> excerpt: calls on one line share it
+        self._globals: dict = {}  # (name, its import) -> its global value (see _global_value)
 
     # ---------------------------------------------------------------- traversal
     def walk(self, node: ast.AST) -> None:
@@ -174,21 +176,22 @@ class FactExtractor:
             visit = self._visitors[kind] = getattr(FactExtractor, f"visit_{kind.__name__}", None)
         if visit is None or visit(self, node) is not False:
             self._walk_children(node, kind)
-        if kind is ast.Call:
-            self.leave_Call(node)
 
     def _walk_children(self, node: ast.AST, kind: type) -> None:
         names = self._fields.get(kind)
         if names is None:
             names = self._fields[kind] = _child_fields(kind)
+        walk = self.walk
         for name in names:
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                self.walk(value)
-            elif isinstance(value, list):
+            if value is None:
+                continue
+            if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        self.walk(item)
+                    if item is not None and type(item) is not str:
+                        walk(item)
+            elif isinstance(value, ast.AST):
+                walk(value)
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -246,7 +249,7 @@ class FactExtractor:
             name = node.id
             if name in self.scope.locals:
                 return self.scope.locals[name]
-            return (f"g:{self._global_name(name)}", ())
+            return self._global_value(name)
         if kind is ast.Attribute:
             return extend(self.value(node.value, depth + 1), ("attr", node.attr, ()))
         if kind is ast.Call:
@@ -269,6 +272,15 @@ class FactExtractor:
         if kind is ast.Constant and (node.value is None or isinstance(node.value, bool)):
             return (f"g:{self._global_name(repr(node.value))}", ())  # a name to resolve, as in Python 2
         return UNKNOWN
+
+    def _global_value(self, name: str) -> Val:
+        """``("g:<qualified name>", ())``, one object per name (facts of a module are pickled, and
+        pickle writes an object once however often it is referenced)."""
+        key = (name, self.facts.imports.get(name))  # an import later in the module changes it
+        value = self._globals.get(key)
+        if value is None:
+            value = self._globals[key] = (f"g:{self._global_name(name)}", ())
+        return value
 
     def _bind(self, name: str, value: Val) -> None:
         scope = self.scope
@@ -298,9 +310,10 @@ class FactExtractor:
         return name in self.facts.constants and (name not in self.scope.locals or self._in_module_scope())
 
     def _excerpt(self, line: int) -> str:
-        if 0 < line <= len(self.lines):
-            return self.lines[line - 1].strip()[:200]
-        return ""
+        excerpt = self._excerpts.get(line)
+        if excerpt is None:
+            excerpt = self._excerpts[line] = self.lines[line - 1].strip()[:200] if 0 < line <= len(self.lines) else ""
+        return excerpt
 
     # ---------------------------------------------------------------- imports
     def visit_Import(self, node: ast.Import) -> bool:
@@ -960,15 +973,17 @@ class FactExtractor:
         self._record_access_call(node, scope)
         scope.function.calls.append(call)
         self._record_query_chain(node, line, call.bound_to if call.role == "assign" else "")
-        outer_schema_call = self._record_schema_call(node, line)
+        callee = dotted(node.func) or ""
+        outer_schema_call = self._record_schema_call(node, line, callee)
         self.walk(node.func)
-        handoff = self._is_handoff(node)
+        handoff = _is_handoff(callee)
         for _, _, value in arguments:
             if handoff:
                 scope.function.escaped.extend(handed_out(value))
             self._visit_with_role(value, "arg", "")
         if outer_schema_call:
             self.in_schema_call = False
+        self._record_route(node, callee)
         return False
 
     def _site(self, node: ast.Call) -> str:
@@ -1056,11 +1071,10 @@ class FactExtractor:
                 self.slices[id(node.value)] = (1, int_value(element) != 0)
         return True
 
-    def _record_schema_call(self, node: ast.Call, line: int) -> bool:
+    def _record_schema_call(self, node: ast.Call, line: int, name: str) -> bool:
         """Keep a schema declaration as data; True when it is the outermost one."""
         if self.in_schema_call or (self.class_stack and len(self.scopes) == 1):
             return False  # nested, or in a class body (read from the class's fields)
-        name = dotted(node.func) or ""
         short = name.rsplit(".", 1)[-1]
         if short not in _SCHEMA_CALLS and not (short == "execute" and name.startswith("op.")):
             return False
@@ -1096,11 +1110,6 @@ class FactExtractor:
             if key and text is not None and starts_with_wildcard(text.text):
                 found[key] = text.text
         return found
-
-    def _is_handoff(self, node: ast.Call) -> bool:
-        """Passing a name to a constructor or a container hands its ownership on."""
-        name = (dotted(node.func) or "").split(".")[-1]
-        return name[:1].isupper() or name in _HANDOFF_METHODS
 
     def _record_close(self, node: ast.Call, arguments: list, scope: _Scope) -> None:
         if not isinstance(node.func, ast.Attribute) or node.func.attr not in _CLOSE_METHODS:
@@ -1142,10 +1151,10 @@ class FactExtractor:
                 )
         return True
 
-    # URL confs: path("x/", views.handler), re_path(...), url(...), View.as_view()
-    def leave_Call(self, node: ast.Call) -> None:
-        name = dotted(node.func) or ""
-        short = name.rsplit(".", 1)[-1]
+    def _record_route(self, node: ast.Call, callee: str) -> None:
+        """URL confs: ``path("x/", views.handler)``, ``re_path``, ``url``, ``View.as_view()``,
+        Flask's ``add_url_rule(view_func=...)``."""
+        short = callee.rsplit(".", 1)[-1]
         if short in {"path", "re_path", "url"} and len(node.args) + len(node.keywords) >= 2:
             view = call_arguments(node)[1][2]
             if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr == "as_view":
@@ -1156,6 +1165,12 @@ class FactExtractor:
             for keyword in node.keywords:
                 if keyword.arg == "view_func":
                     self.facts.routes.append(self.value(keyword.value))
+
+
+def _is_handoff(callee: str) -> bool:
+    """Passing a name to a constructor or a container hands its ownership on."""
+    name = callee.rsplit(".", 1)[-1]
+    return name[:1].isupper() or name in _HANDOFF_METHODS
 
 
 def _constant_name(node: ast.AST) -> str:
