@@ -9,6 +9,7 @@ is lowered first (:mod:`auditor.syntax_lowering`).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
 import re
 import tokenize
@@ -1265,7 +1266,31 @@ def extract_facts(path: str, source: Union[str, bytes], tree: Optional[ast.Modul
     facts = extractor.facts
     facts.retry_loops, facts.prompts = collect_shapes(tree, text.encode("utf-8", "surrogatepass"), _line_of)
     extractor.sql_builder = None  # it calls back into the extractor: no cycle is left for the collector
+    _share_empty_containers(facts)
     return facts
+
+
+def _share_empty_containers(facts: ModuleFacts) -> None:
+    """Replace the empty lists and dicts of every function, call and loop by one empty tuple and
+    one empty dict per module. A large code base has hundreds of thousands of them (a tenth of the
+    memory its facts take); nothing changes facts once they are extracted."""
+    no_items: dict = {}
+    for function in facts.functions:
+        for owners, names in ((function.calls, _CALL_CONTAINERS), (function.loops, _LOOP_CONTAINERS),
+                              ((function,), _FUNCTION_CONTAINERS)):
+            for owner in owners:
+                for name in names:
+                    value = getattr(owner, name)
+                    if not value and type(value) in (list, dict):
+                        setattr(owner, name, () if type(value) is list else no_items)
+
+
+def _containers(kind: type) -> tuple:
+    """The fields of a facts dataclass that default to an empty list or dict."""
+    return tuple(f.name for f in dataclasses.fields(kind) if f.default_factory in (list, dict))
+
+
+_CALL_CONTAINERS, _LOOP_CONTAINERS, _FUNCTION_CONTAINERS = _containers(Call), _containers(Loop), _containers(Function)
 
 
 def _line_of(node: ast.AST) -> int:
