@@ -1266,15 +1266,18 @@ def extract_facts(path: str, source: Union[str, bytes], tree: Optional[ast.Modul
     facts = extractor.facts
     facts.retry_loops, facts.prompts = collect_shapes(tree, text.encode("utf-8", "surrogatepass"), _line_of)
     extractor.sql_builder = None  # it calls back into the extractor: no cycle is left for the collector
-    _share_empty_containers(facts)
+    _share_equal_parts(facts)
     return facts
 
 
-def _share_empty_containers(facts: ModuleFacts) -> None:
-    """Replace the empty lists and dicts of every function, call and loop by one empty tuple and
-    one empty dict per module. A large code base has hundreds of thousands of them (a tenth of the
-    memory its facts take); nothing changes facts once they are extracted."""
+def _share_equal_parts(facts: ModuleFacts) -> None:
+    """Let the functions, calls and loops of a module share equal parts: one empty tuple for
+    every empty list, one empty dict for every empty dict, one object for equal symbolic values
+    and callee texts. A large code base has hundreds of thousands of them (a quarter of the
+    memory its facts take, and pickle writes a shared object once); nothing changes facts once
+    they are extracted."""
     no_items: dict = {}
+    shared: dict = {}
     for function in facts.functions:
         for owners, names in ((function.calls, _CALL_CONTAINERS), (function.loops, _LOOP_CONTAINERS),
                               ((function,), _FUNCTION_CONTAINERS)):
@@ -1283,6 +1286,10 @@ def _share_empty_containers(facts: ModuleFacts) -> None:
                     value = getattr(owner, name)
                     if not value and type(value) in (list, dict):
                         setattr(owner, name, () if type(value) is list else no_items)
+        for call in function.calls:
+            call.func = shared.setdefault(call.func, call.func)
+            call.args = shared.setdefault(call.args, call.args)
+            call.text = shared.setdefault(call.text, call.text)
 
 
 def _containers(kind: type) -> tuple:
