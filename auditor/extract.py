@@ -427,7 +427,7 @@ class FactExtractor:
         for index, param in enumerate(params):
             name = param.arg
             annotation = self._annotation(param.annotation) if param.annotation is not None else ""
-            func.params.append([name, annotation])
+            func.params.append((name, annotation))
             if cls is not None and index == 0 and name in {"self", "cls"}:
                 new_scope.locals[name] = (f"{name}:{cls.qualname}", ())
             else:
@@ -628,7 +628,7 @@ class FactExtractor:
         scope = self.scope
         blocks = scope.function.blocks
         number = len(blocks)
-        blocks.append([scope.block[0], scope.block[1], scope.header] if scope.block else [-1, -1, scope.header])
+        blocks.append((scope.block[0], scope.block[1], scope.header) if scope.block else (-1, -1, scope.header))
         scope.header = ""
         outer = scope.block
         index, previous = -1, None

@@ -149,7 +149,7 @@ class Function:
     end_line: int
     is_async: bool
     decorators: list = field(default_factory=list)  # [text, Val]
-    params: list = field(default_factory=list)  # [name, annotation qualname]
+    params: list = field(default_factory=list)  # (name, annotation qualname)
     calls: list = field(default_factory=list)
     loops: list = field(default_factory=list)
     accesses: list = field(default_factory=list)
@@ -160,7 +160,7 @@ class Function:
     closed: list = field(default_factory=list)  # [name, in_finally] for each NAME.close()/putconn(NAME)
     key_ops: list = field(default_factory=list)  # [op, container text, line]: "in" for ``k in C``,
     # "store" for ``C[k] = v``
-    blocks: list = field(default_factory=list)  # [block, index, header] per statement block: the statement
+    blocks: list = field(default_factory=list)  # (block, index, header) per statement block: the statement
     # that owns it ((-1, -1) for the body) and, for a ``with``/``async with`` body, that statement as written
     # (``if <test>`` for an ``if`` body, ``except <types>`` for a handler; "" otherwise)
     item_stores: list = field(default_factory=list)  # [container, line, key kind] per ``container[key] = ...``

@@ -57,7 +57,7 @@ def test_functions_have_qualified_names_async_flag_and_decorators():
                             "app.service.Service.helper", "app.service.Service.run"}
     assert by_name["app.service.Service.run"].is_async
     assert by_name["app.service.Service.helper"].decorators[0][0] == "staticmethod"
-    assert by_name["app.service.Service.run"].params == [["self", ""], ["ids", ""], ["db", "sqlalchemy.orm.Session"]]
+    assert by_name["app.service.Service.run"].params == [("self", ""), ("ids", ""), ("db", "sqlalchemy.orm.Session")]
 
 
 def test_calls_know_their_loop_and_arguments():
