@@ -11,12 +11,12 @@ corrupt entry counts as a miss and is rebuilt; cache trouble never fails a scan.
 
 from __future__ import annotations
 
-import ast
 import gc
 import hashlib
 import hmac
 import os
 import pickle
+import re
 import secrets
 import shutil
 import sys
@@ -50,6 +50,12 @@ def tool_key() -> str:
     return digest.hexdigest()[:24]
 
 
+# ``from auditor.x import a, b``, ``from auditor.x import (a,\n b)`` and ``import auditor.x``, at
+# any indentation.
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(auditor(?:\.\w+)*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w \t,]*))"
+                     rb"|import[ \t]+(auditor(?:\.\w+)*))", re.MULTILINE)
+
+
 def _extraction_sources(package: Path) -> list:
     """``auditor/extract.py`` and the package's modules it imports (followed transitively)."""
     seen: set = set()
@@ -59,16 +65,15 @@ def _extraction_sources(package: Path) -> list:
         if source in seen or not source.is_file():
             continue
         seen.add(source)
-        for node in ast.walk(ast.parse(source.read_bytes())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                if name.startswith("auditor."):
-                    relative = Path(*name.split(".")[1:])
-                    pending += [package / relative.with_suffix(".py"), package / relative / "__init__.py"]
+        for module, grouped, names, imported in _IMPORT.findall(source.read_bytes()):
+            if imported:
+                candidates = [imported.decode()]
+            else:
+                base = module.decode()
+                candidates = [base] + [f"{base}.{name}" for name in re.findall(r"\w+", (grouped or names).decode())]
+            for name in candidates:
+                relative = Path(*name.split(".")[1:])
+                pending += [package / relative.with_suffix(".py"), package / relative / "__init__.py"]
     return sorted(seen)
 
 

@@ -22,6 +22,8 @@ class RepoIndex:
     module_aliases: dict = field(default_factory=dict)  # import name -> module, for nested source roots
     methods: dict = field(default_factory=dict)  # class qualname -> [Function] defined in its body
     _canonical: dict = field(default_factory=dict, repr=False)  # memo of canonical()
+    _reexported: dict = field(default_factory=dict, repr=False)  # memo of reexported()
+    _methods: dict = field(default_factory=dict, repr=False)  # memo of method_of()
 
     @classmethod
     def build(cls, all_facts: list) -> "RepoIndex":
@@ -82,6 +84,14 @@ class RepoIndex:
     def reexported(self, qualname: str, depth: int = 0) -> str:
         """Follow ``pkg.models.Group`` to ``pkg.models.users.Group`` through the imports of
         ``pkg/models/__init__.py`` (``from .users import Group`` or ``from .users import *``)."""
+        if depth:
+            return self._reexport(qualname, depth)
+        known = self._reexported.get(qualname)
+        if known is None:
+            known = self._reexported[qualname] = self._reexport(qualname, 0)
+        return known
+
+    def _reexport(self, qualname: str, depth: int) -> str:
         module, _, name = qualname.rpartition(".")
         facts = self.modules.get(module)
         if facts is None or depth > 8 or self._defined(qualname):
@@ -110,7 +120,14 @@ class RepoIndex:
 
     def method_of(self, class_name: str, method: str, seen: Optional[set] = None) -> Optional[str]:
         """Find ``method`` on a class or its repository bases."""
-        seen = seen or set()
+        if seen is None:
+            key = (class_name, method)
+            if key not in self._methods:
+                self._methods[key] = self._method_of(class_name, method, set())
+            return self._methods[key]
+        return self._method_of(class_name, method, seen)
+
+    def _method_of(self, class_name: str, method: str, seen: set) -> Optional[str]:
         if class_name in seen:
             return None
         seen.add(class_name)
@@ -123,7 +140,7 @@ class RepoIndex:
         for base in klass.bases:
             base_name = self.canonical(plain_name(base))
             if base_name in self.classes:
-                found = self.method_of(base_name, method, seen)
+                found = self._method_of(base_name, method, seen)
                 if found:
                     return found
         return None

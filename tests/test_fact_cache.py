@@ -264,3 +264,12 @@ def test_a_forged_result_is_never_unpickled(tmp_path):
     entry.write_bytes(header + bytes(32) + payload)  # the right header, a signature this user never made
     again = run_scan(tree, Config(), jobs=1, cache_dir=tmp_path / "cache")
     assert again.cache.get("result") is None and not marker.exists()
+
+
+def test_the_facts_key_covers_exactly_the_modules_extraction_imports():
+    package = REPO_ROOT / "auditor"
+    names = {path.name for path in fact_cache._extraction_sources(package)}
+    # imported at the top of extract.py, by those modules, or inside a function (syntax lowering)
+    assert {"extract.py", "facts.py", "ast_nodes.py", "llm_shapes.py", "sql_strings.py",
+            "syntax_lowering.py"} <= names
+    assert not names & {"link.py", "scan.py", "cli.py", "values.py"}  # analysis, not extraction
