@@ -26,6 +26,7 @@ from auditor.ast_nodes import (
     first_subscript,
     handed_out,
     int_value,
+    is_text,
     literal_size,
     literal_tree,
     names_read,
@@ -267,7 +268,7 @@ class FactExtractor:
         if kind in _COMPREHENSIONS:
             element = self.comprehension_values.get(id(node))
             return extend(element, ("collect", "", ())) if element else UNKNOWN
-        if (kind is ast.Constant and isinstance(node.value, (str, bytes))) or kind is ast.JoinedStr:
+        if kind is ast.JoinedStr or is_text(node):
             text = string_value(node)
             return (f"s:{text}", ()) if text is not None else UNKNOWN
         if kind is ast.Constant and (node.value is None or isinstance(node.value, bool)):
@@ -451,7 +452,7 @@ class FactExtractor:
             return ""
         if isinstance(node, ast.BinOp):  # X | None
             return self._annotation(node.left)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        if is_text(node):
             text = string_value(node) or ""
             return self._qualify_dotted(text) if text.isidentifier() or "." in text else ""
         text = dotted(node)
@@ -1206,9 +1207,9 @@ def _mapping_kind(value: ast.AST) -> str:
     """"empty" for ``{}``/``dict()``/``defaultdict(list)``/``OrderedDict()``, "filled" for a dict literal."""
     if isinstance(value, ast.Dict):
         return "filled" if value.keys else "empty"
-    if isinstance(value, ast.Call) and (dotted(value.func) or "").rsplit(".", 1)[-1] in _PLAIN_MAPPINGS:
-        positional = [arg for arg in value.args]
-        factory_only = (dotted(value.func) or "").endswith("defaultdict") and len(positional) <= 1
+    callee = (dotted(value.func) or "") if isinstance(value, ast.Call) else ""
+    if callee.rsplit(".", 1)[-1] in _PLAIN_MAPPINGS:
+        factory_only = callee.endswith("defaultdict") and len(value.args) <= 1
         return "empty" if not (value.args or value.keywords) or factory_only else "filled"
     return ""
 
