@@ -222,7 +222,8 @@ class Program:
             function = self.index.functions[qualname]
             in_async = function.is_async
             for info in infos:
-                for effect in io_effects(info, in_async) if not in_install_guard(function, info.call) else ():
+                effects = io_effects(info, in_async)
+                for effect in effects if effects and not in_install_guard(function, info.call) else ():
                     if effect not in summary.chains:
                         summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
                         summary.terminal[effect] = info
@@ -235,27 +236,33 @@ class Program:
                     summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))]
                     summary.terminal[effect] = info
             self.summaries[qualname] = summary
+        # Sweeps in a fixed order until nothing changes (the first chain found for an effect is
+        # the one kept); only call sites with a repository target can add anything.
+        edges = []
+        for qualname, infos in self.calls.items():
+            linked = [(info, target, self.summaries[target]) for info in infos for target in info.targets
+                      if target != qualname and target in self.summaries]
+            if linked:
+                edges.append((qualname, self.summaries[qualname], linked))
         changed = True
         while changed:
             changed = False
-            for qualname, infos in self.calls.items():
-                summary = self.summaries[qualname]
-                for info in infos:
-                    for target in info.targets:
-                        callee = self.summaries.get(target)
-                        if callee is None or target == qualname:
+            for qualname, summary, linked in edges:
+                for info, target, callee in linked:
+                    if callee.chains.keys() <= summary.chains.keys():
+                        continue  # nothing new to learn from this callee
+                    for effect, chain in callee.chains.items():
+                        if effect in summary.chains:
                             continue
-                        for effect, chain in callee.chains.items():
-                            if target in self.cached and effect != "blocks":
-                                continue  # a cached function runs its queries once per key, not per call
-                            if effect in {"connect", "llm-client"} and self.keeps_result(info):
-                                continue  # the connection or client it returns is kept and reused
-                            if effect == "blocks" and not blocks_caller(info, self.index.functions[qualname]):
-                                continue  # (but each miss still blocks its caller)
-                            if effect not in summary.chains:
-                                summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
-                                summary.terminal[effect] = callee.terminal[effect]
-                                changed = True
+                        if target in self.cached and effect != "blocks":
+                            continue  # a cached function runs its queries once per key, not per call
+                        if effect in {"connect", "llm-client"} and self.keeps_result(info):
+                            continue  # the connection or client it returns is kept and reused
+                        if effect == "blocks" and not blocks_caller(info, self.index.functions[qualname]):
+                            continue  # (but each miss still blocks its caller)
+                        summary.chains[effect] = [Hop(info.path, info.call.line, _label(info))] + chain
+                        summary.terminal[effect] = callee.terminal[effect]
+                        changed = True
         for qualname, summary in self.summaries.items():
             if "connect" in summary.chains:
                 returned = self.resolver.returns(qualname)
@@ -290,6 +297,8 @@ class Program:
         direct = "connect" if info.effect in {"connect", "engine"} else info.effect
         if direct == effect:
             return [Hop(info.path, info.call.line, _label(info))]
+        if not info.targets:
+            return None
         summary = self._callee_summary(info, effect)
         return [Hop(info.path, info.call.line, _label(info))] + summary.chains[effect] if summary else None
 

@@ -41,11 +41,25 @@ class Resolver:
         self.catalog = catalog
         self._returns: dict = {}
         self._in_progress: set = set()
+        self._evaluated: dict = {}  # value -> its abstract type, for evaluations started afresh
         self.models = ModelCatalog(index, catalog)
 
     # ------------------------------------------------------------ evaluation
     def eval(self, value: Optional[Val], depth: int = 0) -> Optional[tuple]:
         """The abstract type of a symbolic value, or None when unknown."""
+        if depth == 0 and not self._in_progress:
+            # Memoised: the same callee text recurs all over a module (``_("...")``,
+            # ``models.CharField``), and an evaluation started afresh always gives the same type.
+            try:
+                return self._evaluated[value]
+            except KeyError:
+                result = self._evaluated[value] = self._eval(value, 0)
+                return result
+            except TypeError:  # a value holding a list (not hashable)
+                pass
+        return self._eval(value, depth)
+
+    def _eval(self, value: Optional[Val], depth: int) -> Optional[tuple]:
         if value is None or depth > _MAX_DEPTH:
             return None
         origin, steps = value

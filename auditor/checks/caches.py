@@ -43,9 +43,16 @@ def check_caches(program: Program) -> list:
     findings = _unbounded_memoizers(program, catalog) + _unbounded_dicts(program)
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
-        findings.extend(_salted_keys(program, function, infos, catalog))
-        findings.extend(_ttl_wipes(program, function, infos, catalog))
-        findings.extend(_per_key_loops(program, function, infos, catalog))
+        hashes = redis = False
+        for info in infos:
+            hashes = hashes or info.call.text == "hash"
+            redis = redis or info.io == "redis"
+        if hashes:
+            findings.extend(_salted_keys(program, function, infos, catalog))
+        if redis:
+            findings.extend(_ttl_wipes(program, function, infos, catalog))
+        if any(loop.iter_val is not None for loop in function.loops):
+            findings.extend(_per_key_loops(program, function, infos, catalog))
     return findings
 
 

@@ -14,9 +14,11 @@ def check_connections(program: Program) -> list:
         function = program.index.functions[qualname]
         in_loop_lines = set()
         for info in infos:
-            loops = effective_loops(function, info.call.loop)
+            if info.call.loop is None or info.call.leaves_loop:
+                continue
             chain = program.effect_chain(info, "connect")
-            if loops and chain is not None and not info.call.leaves_loop:
+            loops = effective_loops(function, info.call.loop) if chain is not None else None
+            if loops:
                 in_loop_lines.add(info.call.line)
                 findings.append(_connect_in_loop(program, function, info, loops[0], chain))
         for info in infos:

@@ -34,14 +34,19 @@ def is_job(function) -> bool:
 
 def dependency_functions(program: Program) -> set:
     """Functions named in ``Depends(fn)``: FastAPI calls them once per request."""
+    memo = _memo(program)
+    if "depends" in memo:
+        return memo["depends"]
     found = set()
     for infos in program.calls.values():
         for info in infos:
-            if info.call.text.split(".")[-1] != "Depends" or not info.call.args:
+            text = info.call.text
+            if not text.endswith("Depends") or text.rpartition(".")[2] != "Depends" or not info.call.args:
                 continue
             target = program.resolver.eval(info.call.args[0])
             if target and target[0] == "func":
                 found.add(target[1])
+    memo["depends"] = found
     return found
 
 

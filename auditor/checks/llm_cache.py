@@ -44,6 +44,8 @@ _NOT_CACHES = {"", "self", "request", "os.environ", "session", "kwargs", "params
 def check_llm_response_cache(program: Program) -> list:
     """Report repeatable LLM calls reached per request or per job with no response cache."""
     model = llm_model(program)
+    if not model.calls:
+        return []
     paths = per_request_paths(program, include_jobs=True)
     langchain_cache, litellm_cache = _framework_caches(program)
     findings = []

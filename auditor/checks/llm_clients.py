@@ -46,10 +46,10 @@ def check_llm_clients(program: Program) -> list:
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
         for info in infos:
-            if info.effect == "llm-client" or id(info) in reported or program.keeps_result(info):
+            if info.effect == "llm-client" or not info.targets or id(info) in reported:
                 continue
             chain = program.effect_chain(info, "llm-client")
-            if chain is None:
+            if chain is None or program.keeps_result(info):
                 continue
             terminal = program.terminal(info, "llm-client")
             if terminal.function.rsplit(".", 1)[-1] != "__init__" or id(terminal) in reported:

@@ -30,13 +30,19 @@ def check_llm_loops(program: Program) -> list:
     findings = []
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
-        batch_job = any(_BATCH_JOB.search(info.call.text) for info in infos)
+        batch_job = None  # any batch-job submission in the function (decided when first needed)
         for info in infos:
-            loops = effective_loops(function, info.call.loop)
-            if not loops or info.call.leaves_loop or batch_job:
+            if info.call.loop is None or info.call.leaves_loop:
                 continue
             chain = program.effect_chain(info, "llm")
-            terminal = model.terminal(info) if chain is not None else None
+            if chain is None:
+                continue
+            loops = effective_loops(function, info.call.loop)
+            if batch_job is None:
+                batch_job = any(_BATCH_JOB.search(other.call.text) for other in infos)
+            if not loops or batch_job:
+                continue
+            terminal = model.terminal(info)
             if terminal is None or _collected_not_awaited(program, info, terminal):
                 continue
             bound = loop_bound_names(function, loops)

@@ -53,11 +53,7 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
     analysis = program.sql
     if analysis is None:
         return
-    texts: dict = {}  # (path, line) -> the text of the call there that sends SQL
-    for infos in program.calls.values():
-        for info in infos:
-            if info.call.text.rsplit(".", 1)[-1] in SQL_METHODS or (info.path, info.call.line) not in texts:
-                texts[(info.path, info.call.line)] = info.call.text
+    texts: dict = {}  # (path, line) -> the text of the call there that sends SQL (read when first needed)
     sites: dict = {}  # (path, line) of a call sending Cortex SQL -> (statement, functions, [Hop])
     senders: dict = {}  # function qualname -> the first of its sites
     for statement in analysis.statements:
@@ -67,6 +63,8 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
         tree = statement.parsed.tree
         if tree is not None:
             yield from _unbounded_scans(program, statement, tree, functions)
+        if not texts:
+            texts = _call_texts(program)
         for site in statement.sites:
             label = f"{texts.get((site.path, site.line), 'execute')}()"
             entry = (statement, functions, [Hop(site.path, site.line, label)])
@@ -74,6 +72,16 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
             senders.setdefault(site.function, entry)
     if senders:
         yield from _in_loops(program, sites, senders)
+
+
+def _call_texts(program: Program) -> dict:
+    """(path, line) -> the text of the call there, a call that sends SQL when a line has several."""
+    texts: dict = {}
+    for infos in program.calls.values():
+        for info in infos:
+            if info.call.text.rsplit(".", 1)[-1] in SQL_METHODS or (info.path, info.call.line) not in texts:
+                texts[(info.path, info.call.line)] = info.call.text
+    return texts
 
 
 def cortex_functions(statement: Statement) -> list:

@@ -29,8 +29,10 @@ def check_queries_in_loops(program: Program) -> list:
         function = program.index.functions[qualname]
         writing_loops = _loops_that_write(program, function, infos)
         for info in infos:
+            if info.call.loop is None or info.call.leaves_loop:
+                continue
             loops = effective_loops(function, info.call.loop)
-            if not loops or info.call.leaves_loop:
+            if not loops:
                 continue
             finding = _query_finding(program, function, info, loops, writing_loops)
             if finding is not None:
@@ -42,7 +44,7 @@ def _loops_that_write(program: Program, function, infos: list) -> set:
     """Ids of the loops whose body writes to the database (directly or through helpers)."""
     writing = set()
     for info in infos:
-        if program.effect_chain(info, "write") is None:
+        if info.call.loop is None or program.effect_chain(info, "write") is None:
             continue
         current = info.call.loop
         while current is not None:

@@ -134,25 +134,25 @@ class LlmModel:
     def __init__(self, program: "Program") -> None:
         self.program = program
         self.catalog = program.catalog
-        self.by_site: dict = {}  # Call.site -> CallInfo of every call
-        for infos in program.calls.values():
-            for info in infos:
-                self.by_site[info.call.site] = info
+        self.by_site: dict = {}  # Call.site -> CallInfo of every call (when the program makes LLM calls)
         self.clients: dict = {}  # site -> ClientSite
         self.calls: list = []
         self._by_info: dict = {}
+        llm_infos = []
         for qualname, infos in program.calls.items():
-            function = program.index.functions[qualname]
             for info in infos:
                 if info.effect == "llm-client":
-                    self.clients[_site(info)] = self._client_site(info, function)
-        for qualname, infos in program.calls.items():
-            function = program.index.functions[qualname]
-            for info in infos:
-                if info.effect == "llm":
-                    llm_call = self._llm_call(info, function)
-                    self.calls.append(llm_call)
-                    self._by_info[id(info)] = llm_call
+                    self.clients[_site(info)] = self._client_site(info, program.index.functions[qualname])
+                elif info.effect == "llm":
+                    llm_infos.append((info, program.index.functions[qualname]))
+        if llm_infos:
+            for infos in program.calls.values():
+                for info in infos:
+                    self.by_site[info.call.site] = info
+        for info, function in llm_infos:
+            llm_call = self._llm_call(info, function)
+            self.calls.append(llm_call)
+            self._by_info[id(info)] = llm_call
 
     # ------------------------------------------------------------ lookups
     def call_of(self, info: "CallInfo") -> Optional[LlmCall]:
