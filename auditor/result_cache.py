@@ -12,7 +12,9 @@ sqlglot versions. Entries live in ``<cache dir>/results/``, signed like the fact
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import pickle
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +23,7 @@ from typing import Optional
 
 from auditor import __version__
 from auditor.fact_cache import FactCache
+from auditor.render.index_advice import DeferredSql, saved_sql
 from auditor.resources import rules_dir
 
 KEEP = 16
@@ -33,7 +36,7 @@ class Checked:
     findings: list
     notes: list  # (path, message)
     metrics: dict
-    sql: object  # the SqlAnalysis
+    sql: object  # the SqlAnalysis (a DeferredSql when reused)
 
 
 @lru_cache(maxsize=1)
@@ -80,12 +83,22 @@ class ResultCache:
         self.directory = facts.directory / "results"
 
     def load(self, key: str) -> Optional[Checked]:
-        """The stored result, or None (absent, foreign, tampered with or corrupt)."""
+        """The stored result, or None (absent, foreign, tampered with or corrupt). Its SQL analysis
+        is a :class:`DeferredSql`: reports read the index script rendered when it was stored, and
+        only what needs the analysis itself unpickles it (and imports sqlglot)."""
         checked = self.facts.read_signed(self.directory / key, key)
-        return checked if isinstance(checked, Checked) else None
+        if not isinstance(checked, Checked):
+            return None
+        if checked.sql is not None:
+            saved, pickled = checked.sql
+            checked.sql = DeferredSql(saved, pickled)
+        return checked
 
-    def store(self, key: str, checked: Checked) -> None:
-        """Store a result and drop all but the newest :data:`KEEP`."""
+    def store(self, key: str, checked: Checked, root: Path) -> None:
+        """Store the result of a scan of ``root`` and drop all but the newest :data:`KEEP`."""
+        if checked.sql is not None:
+            checked = dataclasses.replace(checked, sql=(saved_sql(checked.sql, str(root)),
+                                                        pickle.dumps(checked.sql, protocol=pickle.HIGHEST_PROTOCOL)))
         self.facts.write_signed(self.directory / key, key, checked)
         try:
             entries = sorted((entry for entry in self.directory.iterdir() if not entry.name.startswith(".")),

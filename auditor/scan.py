@@ -13,21 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from auditor.catalog import load_catalog
-from auditor.checks import run_checks
 from auditor.config import Config
 from auditor.discovery import discover
-from auditor.extract import extract_facts, parse
 from auditor.fact_cache import FactCache, load_all
 from auditor.facts import ModuleFacts
 from auditor.findings import assign_fingerprints, sort_key
-from auditor.link import Program, is_cached_function
 from auditor.limits import FileTimeLimit, file_time_limit, limited_time, time_limit_note
 from auditor.policy import apply_policy
 from auditor.result_cache import Checked, ResultCache, project_key
 from auditor.rules import load_rules
 from auditor.schema_paths import schema_texts
-from auditor.sql.analysis import analyse_sql
+
+# The parser, the linker, the checks and the SQL analysis (sqlglot) are imported when a scan
+# needs them: a re-scan that reuses the last result (a pre-commit hook) never does.
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 TEST_DIRECTORIES = {"tests", "test", "testing"}
@@ -88,6 +86,8 @@ def _read_and_extract(root: str, rel: str) -> ModuleFacts:
 def _parse_and_extract(rel: str, data: bytes, lines: int) -> ModuleFacts:
     """Facts of a file CPython parses; otherwise of its lowered syntax (newer than this
     interpreter's), with CPython's diagnostic when that fails too."""
+    from auditor.extract import extract_facts, parse
+
     try:
         tree = parse(data, rel)
     except (RecursionError, MemoryError):
@@ -145,6 +145,7 @@ def _undecodable(data: bytes) -> str:
 
 def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable] = None) -> list:
     """Facts for every file, in the order of ``files``."""
+    import auditor.extract  # noqa: F401 - once, before the workers are forked
     if jobs <= 1 or len(files) < 8:
         results = []
         for rel in files:
@@ -251,12 +252,17 @@ def run_scan(root: Path, config: Config, jobs: Optional[int] = None,
     finally:
         gc.unfreeze()
     if cache is not None:
-        results.store(result_key, checked)
+        results.store(result_key, checked, root)
     return _finish(root, config, found, checked, cache_info)
 
 
 def _analyse(root: Path, config: Config, found, all_facts: list, schema: tuple) -> Checked:
     """Link the facts and check them."""
+    from auditor.catalog import load_catalog
+    from auditor.checks import run_checks
+    from auditor.link import Program
+    from auditor.sql.analysis import analyse_sql
+
     catalog = load_catalog(config.queries, config.connections, config.llm_functions, config.llm_prices,
                            config.llm_traffic)
     program = Program(all_facts, catalog)
@@ -350,7 +356,9 @@ def _sql_metrics(analysis) -> dict:
     }
 
 
-def _metrics(all_facts: list, sql_files: list, program: Program) -> dict:
+def _metrics(all_facts: list, sql_files: list, program) -> dict:
+    from auditor.link import is_cached_function
+
     functions = [f for facts in all_facts for f in facts.functions if f.name != "<module>"]
     db_sites = 0
     connect_files = set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from auditor.sql.statements import read_sql_files
+from auditor.sql_files import read_sql_files
 
 
 def schema_texts(root: Path, paths: list, scanned_sql: list) -> tuple:

@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 
+import auditor.extract
 import auditor.scan
 from auditor.cli import app
 from auditor.config import Config
@@ -167,14 +168,14 @@ def test_python_dash_m_on_bad_input_prints_no_traceback(tmp_path):
 def test_a_crashing_worker_loses_only_its_own_file(tmp_path, monkeypatch):
     files = {f"m{i:02d}.py": GOOD.replace(b"load_orders", f"load_{i}".encode()) for i in range(12)}
     write_bytes(tmp_path, files)
-    real = auditor.scan.extract_facts
+    real = auditor.extract.extract_facts
 
     def crashing(rel, data, tree=None):
         if rel == "m05.py":
             os._exit(139)  # what a native parser crash looks like to the pool
         return real(rel, data, tree)
 
-    monkeypatch.setattr(auditor.scan, "extract_facts", crashing)
+    monkeypatch.setattr(auditor.extract, "extract_facts", crashing)
     result = run_scan(tmp_path, Config(), jobs=2)
     assert result.notes == [("m05.py", "skipped: the parser crashed on this file")]
     assert found(result) == [("DB101", f"m{i:02d}.py", 4) for i in range(12) if i != 5]
@@ -184,7 +185,7 @@ def test_worker_never_raises(tmp_path, monkeypatch):
     def exploding(rel, data, tree=None):
         raise ValueError("boom\nsecond line")
 
-    monkeypatch.setattr(auditor.scan, "extract_facts", exploding)
+    monkeypatch.setattr(auditor.extract, "extract_facts", exploding)
     write_bytes(tmp_path, {"a.py": b"X = 1\n"})
     facts = auditor.scan._read_and_extract(str(tmp_path), "a.py")
     assert isinstance(facts, ModuleFacts)

@@ -273,3 +273,43 @@ def test_the_facts_key_covers_exactly_the_modules_extraction_imports():
     assert {"extract.py", "facts.py", "ast_nodes.py", "llm_shapes.py", "sql_strings.py",
             "syntax_lowering.py"} <= names
     assert not names & {"link.py", "scan.py", "cli.py", "values.py"}  # analysis, not extraction
+
+
+REUSE_IN_A_FRESH_INTERPRETER = """\
+import json, sys
+from pathlib import Path
+from auditor.config import Config
+from auditor.render.json_report import render_json
+from auditor.scan import run_scan
+
+result = run_scan(Path(sys.argv[1]), Config(), jobs=1, cache_dir=Path(sys.argv[2]))
+report = render_json(result)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] == "sqlglot" or m in {
+    "auditor.checks", "auditor.link", "auditor.extract", "auditor.sql.analysis"})
+recommended = len(result.sql.advice.recommendations)  # the analysis itself, unpickled when read
+print(json.dumps({"reused": result.cache.get("result"), "loaded": loaded, "report": report,
+                  "recommended": recommended, "sqlglot_after": "sqlglot" in sys.modules}))
+"""
+
+
+def test_a_reused_result_reports_the_same_index_script_without_loading_the_analysis(tmp_path):
+    """A pre-commit re-scan of an unchanged tree neither parses nor imports the analysis: the
+    report's index script is the one rendered when the result was stored."""
+    import subprocess
+    import sys
+
+    from auditor.render.json_report import render_json
+
+    project = REPO_ROOT / "sample_projects" / "billing_postgres"
+    fresh = run_scan(project, Config(), jobs=1)
+    assert fresh.sql.advice.recommendations
+    run_scan(project, Config(), jobs=1, cache_dir=tmp_path / "cache")
+    proc = subprocess.run([sys.executable, "-c", REUSE_IN_A_FRESH_INTERPRETER, str(project), str(tmp_path / "cache")],
+                          capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    reused = json.loads(proc.stdout)
+    assert reused["reused"] == "reused"
+    assert reused["loaded"] == []
+    assert reused["report"] == render_json(fresh)
+    assert "CREATE INDEX" in json.loads(reused["report"])["sql"]["index_script"]
+    assert reused["recommended"] == len(fresh.sql.advice.recommendations)
+    assert reused["sqlglot_after"] is True

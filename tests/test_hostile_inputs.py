@@ -141,7 +141,7 @@ def test_files_that_cannot_be_read_are_noted_even_as_root(tmp_path):
     """As root, mode 000 does not stop a read (the corpus expects such a file to be analysed then);
     a file that vanishes between discovery and reading, or a directory, fails for root too."""
     from auditor.scan import _read_and_extract
-    from auditor.sql.statements import unread_sql_notes
+    from auditor.sql_files import unread_sql_notes
 
     (tmp_path / "package.py").mkdir()
     assert _read_and_extract(str(tmp_path), "gone.py").error == "unreadable: No such file or directory"

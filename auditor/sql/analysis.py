@@ -13,7 +13,8 @@ from auditor.sql.orm_access import chain_access_path
 from auditor.sql.recommend import Advice, advise
 from auditor.sql.redundant import redundant_indexes
 from auditor.sql.schema_build import build_schema
-from auditor.sql.statements import collect_statements, ddl_texts, read_sql_files, unread_sql_notes
+from auditor.sql.statements import collect_statements, ddl_texts
+from auditor.sql_files import read_sql_files, unread_sql_notes
 
 
 @dataclass

@@ -4,7 +4,6 @@ constants, and ``.sql`` files; each with the code sites that send it and how hot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from auditor.checks.base import effective_loops
@@ -20,7 +19,6 @@ SQL_METHODS = {
     "fetchval", "fetch_all", "fetch_one", "fetch_val", "iterate", "query", "raw", "sql", "text", "read_sql",
     "read_sql_query", "run_query", "execute_query", "run_sql", "execute_sql", "copy_expert", "prepare",
 }
-MAX_SQL_FILE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -43,41 +41,9 @@ class Statement:
         return self.sites or [Site(self.path, self.line, self.function)]
 
 
-def read_sql_files(root: Path, sql_files: list) -> list:
-    """``(path, text)`` of each ``.sql`` file that can be read, is text, and is not over the size limit."""
-    texts = []
-    for rel in sql_files:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError:
-            continue
-        if len(data) <= MAX_SQL_FILE_BYTES and b"\x00" not in data:
-            texts.append((rel, data.decode("utf-8", "replace")))
-    return texts
-
-
-def unread_sql_notes(root: Path, sql_files: list, sql_texts: list) -> list:
-    """``(path, why)`` for each ``.sql`` file that :func:`read_sql_files` left out."""
-    read = {rel for rel, _ in sql_texts}
-    notes = []
-    for rel in sql_files:
-        if rel in read:
-            continue
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            notes.append((rel, f"unreadable: {exc.strerror or exc}"))
-            continue
-        if len(data) > MAX_SQL_FILE_BYTES:
-            notes.append((rel, f"skipped: {len(data) // 1024} KiB is over the {MAX_SQL_FILE_BYTES // 1024} KiB limit"))
-        elif b"\x00" in data:
-            notes.append((rel, "skipped: binary file (NUL bytes)"))
-    return notes
-
-
 def collect_statements(program: Program, sql_texts: list, dialect: str) -> tuple:
     """``(statements, notes)``: every statement, in path/line order, and one note per file with SQL
-    that could not be parsed. ``sql_texts`` are the ``.sql`` files from :func:`read_sql_files`."""
+    that could not be parsed. ``sql_texts`` are the ``.sql`` files from :func:`~auditor.sql_files.read_sql_files`."""
     found: dict = {}
     for facts in program.facts:
         for func in facts.functions:
