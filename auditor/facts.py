@@ -32,7 +32,7 @@ UNKNOWN: Val = ("?", ())
 
 # Facts of a large code base are millions of objects held for the whole scan: without a __dict__
 # each (Python 3.10 on) they take a quarter less memory.
-_COMPACT: dict = {"slots": True} if sys.version_info >= (3, 10) else {}
+COMPACT: dict = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 
 def _fact(cls: type) -> type:
@@ -40,7 +40,7 @@ def _fact(cls: type) -> type:
     and a tuple of its fields: millions of facts cross from the workers to the parent and through
     the cache, and the dataclass default (``fields()`` walked per object, one ``setattr`` per
     field) costs a quarter of a scan's pickling."""
-    cls = dataclass(**_COMPACT)(cls)
+    cls = dataclass(**COMPACT)(cls)
     names = tuple(f.name for f in fields(cls))
     values = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from auditor.catalog import Catalog
-from auditor.facts import Call, Function, Loop
+from auditor.facts import COMPACT, Call, Function, Loop
 from auditor.io_calls import io_of
 from auditor.llm.endpoints import llm_endpoint
 from auditor.repo_index import RepoIndex, plain_name
@@ -32,7 +32,7 @@ VIEW_BASE_SUFFIXES = ("View", "ViewSet", "APIView", "Resource", "Handler")
 CACHE_DECORATORS = {"lru_cache", "cache", "cached_property", "cached", "memoize", "once"}
 
 
-@dataclass
+@dataclass(**COMPACT)
 class Hop:
     """One call site of an evidence chain."""
 
@@ -45,7 +45,7 @@ class Hop:
         return f"{self.path}:{self.line} {self.label}"
 
 
-@dataclass
+@dataclass(**COMPACT)
 class CallInfo:
     """A classified call site."""
 
@@ -55,14 +55,14 @@ class CallInfo:
     effect: str = ""  # read | write | batch | connect | engine | pool | checkout | llm | llm-client | ""
     orm: bool = False
     local: bool = False  # an in-process database (SQLite): no network round trip
-    targets: list = field(default_factory=list)  # repository functions it calls
+    targets: tuple = ()  # repository functions it calls
     detail: str = ""
     synthetic: bool = False  # a QuerySet evaluated by iteration, not a call
     io: str = ""  # the I/O it does (auditor.io_calls): db, http, redis, cache, llm, sleep, process, wait
     io_async: bool = False  # through an asynchronous client: it returns an awaitable, never blocks
 
 
-@dataclass
+@dataclass(**COMPACT)
 class Summary:
     """Effects of a function, each with the chain that shows it."""
 
@@ -130,11 +130,11 @@ class Program:
         elif tag == "method":
             self._classify_method(info, callee[1], callee[2], call)
         elif tag == "func":
-            info.targets = [callee[1]]
+            info.targets = (callee[1],)
         elif tag == "class":
             init = self.index.method_of(callee[1], "__init__")
             if init:
-                info.targets = [init]
+                info.targets = (init,)
         elif tag == "bound":
             self._classify_orm(info, callee[1], callee[2])
         elif tag == "cat" and (self.catalog.method(callee[1], "__call__") or {}).get("effect") == "llm":
