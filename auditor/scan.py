@@ -144,7 +144,8 @@ def _undecodable(data: bytes) -> str:
 
 
 def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable] = None) -> list:
-    """Facts for every file, in the order of ``files``."""
+    """Facts for every file, in the order of ``files``. While worker processes parse, the parent
+    imports what the analysis needs (it would otherwise wait for their results idle)."""
     import auditor.extract  # noqa: F401 - once, before the workers are forked
     if jobs <= 1 or len(files) < 8:
         results = []
@@ -159,8 +160,9 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=gc.disable) as pool:
                 chunk = max(1, min(32, len(remaining) // (jobs * 8) or 1))
-                for facts in pool.map(_read_and_extract, [str(root)] * len(remaining), remaining,
-                                      chunksize=chunk):
+                extracted = pool.map(_read_and_extract, [str(root)] * len(remaining), remaining, chunksize=chunk)
+                _import_analysis()
+                for facts in extracted:
                     results.append(facts)
                     if progress:
                         progress()
@@ -171,6 +173,14 @@ def extract_all(root: Path, files: list, jobs: int, progress: Optional[Callable]
             if progress:
                 progress()
     return results
+
+
+def _import_analysis() -> None:
+    """Import the linker, the checks and the SQL analysis, and read the rules."""
+    import auditor.checks  # noqa: F401
+    import auditor.sql.analysis  # noqa: F401
+
+    load_rules()
 
 
 def file_keys(root: Path, files: list) -> dict:
