@@ -313,3 +313,18 @@ def test_a_reused_result_reports_the_same_index_script_without_loading_the_analy
     assert "CREATE INDEX" in json.loads(reused["report"])["sql"]["index_script"]
     assert reused["recommended"] == len(fresh.sql.advice.recommendations)
     assert reused["sqlglot_after"] is True
+
+
+def test_audit_indexes_writes_the_same_script_from_a_reused_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    project = str(REPO_ROOT / "sample_projects" / "billing_postgres")
+    cold = cli_runner().invoke(app, ["indexes", project])
+    [stored] = list((tmp_path / "xdg" / "audit" / "results").iterdir())
+    written = stored.stat().st_mtime_ns
+    warm = cli_runner().invoke(app, ["indexes", project])
+    assert cold.exit_code == warm.exit_code == 0, warm.output
+    # reused, not analysed and stored again
+    assert list((tmp_path / "xdg" / "audit" / "results").iterdir()) == [stored]
+    assert stored.stat().st_mtime_ns == written
+    assert "CREATE INDEX" in cold.stdout
+    assert warm.stdout == cold.stdout
