@@ -40,8 +40,7 @@ def dependency_functions(program: Program) -> set:
     found = set()
     for infos in program.calls.values():
         for info in infos:
-            text = info.call.text
-            if not text.endswith("Depends") or text.rpartition(".")[2] != "Depends" or not info.call.args:
+            if info.call.text.rpartition(".")[2] != "Depends" or not info.call.args:
                 continue
             target = program.resolver.eval(info.call.args[0])
             if target and target[0] == "func":

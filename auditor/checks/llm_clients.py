@@ -46,7 +46,7 @@ def check_llm_clients(program: Program) -> list:
     for qualname, infos in program.calls.items():
         function = program.index.functions[qualname]
         for info in infos:
-            if info.effect == "llm-client" or not info.targets or id(info) in reported:
+            if info.effect == "llm-client" or id(info) in reported:
                 continue
             chain = program.effect_chain(info, "llm-client")
             if chain is None or program.keeps_result(info):

@@ -53,7 +53,7 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
     analysis = program.sql
     if analysis is None:
         return
-    texts: dict = {}  # (path, line) -> the text of the call there that sends SQL (read when first needed)
+    texts = None  # (path, line) -> the text of the call there that sends SQL (read when first needed)
     sites: dict = {}  # (path, line) of a call sending Cortex SQL -> (statement, functions, [Hop])
     senders: dict = {}  # function qualname -> the first of its sites
     for statement in analysis.statements:
@@ -63,7 +63,7 @@ def check_llm_sql(program: Program) -> Iterator[Finding]:
         tree = statement.parsed.tree
         if tree is not None:
             yield from _unbounded_scans(program, statement, tree, functions)
-        if not texts:
+        if texts is None:
             texts = _call_texts(program)
         for site in statement.sites:
             label = f"{texts.get((site.path, site.line), 'execute')}()"
