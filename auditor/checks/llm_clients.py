@@ -22,6 +22,8 @@ _ENTRY_POINTS = {"main", "cli", "run_cli"}
 def check_llm_clients(program: Program) -> list:
     """Report LLM clients constructed per request or per loop iteration."""
     model = llm_model(program)
+    if not model.clients:
+        return []  # nothing in the program builds an LLM client
     requests = per_request_paths(program)
     findings = []
     reported: set = set()
