@@ -583,11 +583,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of this checkout's ``auditor`` package, as ``pip install`` does for an
+    installed ``audit``. With ``PYTHONDONTWRITEBYTECODE`` set (it is on the development machine),
+    every ``python -m auditor`` run from the checkout would otherwise compile all of its modules
+    again (0.1-0.15 s a run), which no installed copy does."""
+    import compileall
+
+    compileall.compile_dir(str(REPO_ROOT / "auditor"), quiet=1)
+
+
 def build_measurements(args: argparse.Namespace, corpus: Path, file_list: Path,
                        out_json: Path) -> list[Measurement]:
     """The measurements requested by the options, in run order."""
     ms: list[Measurement] = []
     if not args.skip_scan:
+        if not args.audit_cmd:
+            compile_bytecode()
         audit_cmd = shlex.split(args.audit_cmd) if args.audit_cmd else [sys.executable, "-m", "auditor"]
         ms.append(Measurement("scan", scan_command(audit_cmd, corpus, out_json, args.jobs)))
     ms.append(Measurement("ast_floor", floor_command(args.floor_python, "ast", args.jobs, file_list)))
